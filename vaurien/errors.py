@@ -1,0 +1,17 @@
+"""Errors a user can meet: each carries a message written for a person.
+
+They are raised deep inside and caught once at the edge (the command line
+turns them into exit status 2, the control API into a 4xx JSON body).
+"""
+
+
+class VaurienError(Exception):
+    """Base of the errors whose message is shown to the user as it is."""
+
+
+class ConfigError(VaurienError):
+    """A setting, option or file that cannot be used."""
+
+
+class PluginError(ConfigError):
+    """A handler or protocol that cannot be found, imported or used."""

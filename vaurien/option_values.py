@@ -1,0 +1,62 @@
+"""Turning option values from INI files, the command line or JSON into
+the type a plugin's C{options} declares.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+_TRUE = frozenset(("1", "true", "yes", "on", "y"))
+_FALSE = frozenset(("0", "false", "no", "off", "n", ""))
+
+
+def convert(value: Any, type_: type) -> Any:
+    """Return C{value} as C{type_}.
+
+    Strings are parsed (C{"true"}/C{"false"} and friends for booleans);
+    values already of the right type pass as they are.
+
+    @raise ValueError: with a short reason when the value does not fit.
+    """
+    if type_ is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise ValueError(f"expected true or false, got {value!r}")
+    if isinstance(value, type_) and not isinstance(value, bool):
+        return value
+    if type_ is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and type_ in (int, float):
+        try:
+            return type_(value.strip())
+        except ValueError:
+            raise ValueError(f"expected {type_.__name__}, got {value!r}") from None
+    if type_ is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError(f"expected {type_.__name__}, got {value!r}")
+
+
+def option_value(plugin: type, option: str, value: Any) -> Any:
+    """Convert C{value} for C{plugin}'s option, checking allowed values.
+
+    @raise ValueError: naming the option when it is unknown or the value
+        does not fit.
+    """
+    try:
+        spec = plugin.options[option]
+    except KeyError:
+        known = ", ".join(sorted(plugin.options)) or "none"
+        raise ValueError(
+            f"{plugin.name!r} has no option {option!r} (its options: {known})"
+        ) from None
+    converted = convert(value, spec[1])
+    if len(spec) == 4 and converted not in spec[3]:
+        allowed = ", ".join(repr(c) for c in spec[3])
+        raise ValueError(f"expected one of {allowed}, got {value!r}")
+    return converted
+
+
+def defaults(plugin: type) -> dict[str, Any]:
+    """The default value of each of C{plugin}'s options."""
+    return {name: spec[2] for name, spec in plugin.options.items()}

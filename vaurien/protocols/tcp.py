@@ -1,0 +1,42 @@
+"""tcp: frames nothing; one handler serves the whole connection."""
+import os
+from typing import Any
+
+from zope.interface import implementer
+
+from vaurien.interfaces import IProtocol
+from vaurien.protocols import Protocol
+
+
+@Protocol.register
+@implementer(IProtocol)
+class TCP:
+    """Plain TCP: a call is whatever chunk arrived, and the handler is
+    chosen once per connection.
+
+    An error in tcp's language is random bytes, as the original sent.
+    """
+
+    name = "tcp"
+    options = {
+        "keep_alive": (
+            "Keep the client connected when the backend closes; its next"
+            " data opens a new backend connection",
+            bool,
+            False,
+        ),
+        "reuse_socket": (
+            "Keep a backend connection whose client left, for the next client",
+            bool,
+            False,
+        ),
+        "buffer": ("Bytes read from a socket at a time", int, 65536),
+    }
+    per_call = False
+
+    def __init__(self, settings: dict[str, Any] | None = None):
+        self.settings = dict(settings or {})
+
+    def error_response(self, request: bytes | None) -> bytes:
+        """1,000 random bytes."""
+        return os.urandom(1000)

@@ -1,0 +1,293 @@
+"""The life of one proxied connection: connecting the backend, passing
+bytes (directly, or through handler calls), half-closes, idle time and
+the end.
+
+L{Relay} holds the state; the thin Twisted protocols in L{sides} feed it.
+"""
+from __future__ import annotations
+
+import socket
+from collections import deque
+from typing import Any
+
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from vaurien.proxy.flow import PauseGate
+from vaurien.sockets import TransportSocket
+
+#: How many idle checks in a row close a connection: the idle timeout is
+#: honoured within a quarter of its length, with one timer per connection.
+IDLE_CHECKS = 4
+
+
+class Relay:
+    """One client connection and its backend.
+
+    @ivar slot: the handler slot serving this connection.
+    @ivar passthrough: bytes go transport to transport, no handler call.
+    @ivar closed: the connection has ended.
+    @ivar active: bytes moved since the last idle check.
+    """
+
+    log = Logger()
+
+    def __init__(self, proxy: Any, client_transport: Any):
+        self.proxy = proxy
+        self.reactor = proxy.reactor
+        self.client = TransportSocket(self.reactor, lambda: self._consumed(True))
+        self.backend = TransportSocket(self.reactor, lambda: self._consumed(False))
+        self.client.attach(client_transport)
+        self.client_gate = PauseGate(client_transport)
+        self.backend_gate: PauseGate | None = None
+        self.slot = proxy.choose()
+        self.passthrough = False
+        self.closed = False
+        self.active = False
+        self._connecting: Deferred | None = None
+        self._backend_gone = False
+        self._pending: deque[bool] = deque()
+        self._call: Any = None
+        self._idle_checks = 0
+        self._idle_timer: Any = None
+        self.peer = self.client.getpeername()
+
+    # -- opening ----------------------------------------------------------
+
+    def start(self) -> None:
+        """Open the backend connection; the client waits for it."""
+        self.log.info(
+            "{proxy}: {peer} connected, handler={handler}",
+            proxy=self.proxy.name, peer=self.peer, handler=self.slot.name,
+        )
+        self._schedule_idle_check()
+        self._connect_backend()
+
+    def _connect_backend(self) -> None:
+        self.client_gate.pause("connecting")
+        self._connecting = self.proxy.connect_backend(self)
+        self._connecting.addErrback(self._backend_failed)
+
+    def backend_connected(self, transport: Any) -> None:
+        """The backend accepted: pass bytes both ways from now on."""
+        self._connecting = None
+        if self.closed:
+            transport.loseConnection()
+            return
+        client_transport = self.client.transport
+        self.backend.attach(transport)
+        self.backend_gate = PauseGate(transport)
+        if client_transport.producer is not None:
+            client_transport.unregisterProducer()
+        client_transport.registerProducer(self.backend_gate.producer_for_peer(), True)
+        transport.registerProducer(self.client_gate.producer_for_peer(), True)
+        self.passthrough = self.slot.passthrough and not self.proxy.protocol.per_call
+        self.client_gate.resume("connecting")
+        if self.passthrough and self.client.buffered:
+            transport.write(self.client.recv(self.client.buffered))
+        self._run_calls()
+
+    def _backend_failed(self, failure: Failure) -> None:
+        self._connecting = None
+        if self.closed:
+            return
+        self.proxy.backend_failed()
+        self.log.warn(
+            "{proxy}: backend {backend} unreachable for {peer}: {reason}",
+            proxy=self.proxy.name, backend=self.proxy.settings.backend,
+            peer=self.peer, reason=failure.getErrorMessage() or failure.type.__name__,
+        )
+        self.close()
+
+    # -- bytes arriving ---------------------------------------------------
+
+    def data_from(self, from_client: bool, data: bytes) -> None:
+        """Bytes from one side, for a handler call."""
+        source = self.client if from_client else self.backend
+        source.deliver(data)
+        if source.buffered > self.proxy.settings.max_buffer:
+            self._gate(from_client).pause("buffer-full")
+        self._want_call(from_client)
+
+    def end_from(self, from_client: bool) -> None:
+        """One side sent end-of-stream (a half-close)."""
+        self.active = True
+        if not from_client and self._keeps_client():
+            self._drop_backend()
+            return
+        source = self.client if from_client else self.backend
+        source.deliver_end()
+        if self.passthrough:
+            other = self.backend if from_client else self.client
+            other.shutdown(socket.SHUT_WR)
+            if self.client.ended and self.backend.ended:
+                self.close()
+        else:
+            self._want_call(from_client)
+
+    def _drop_backend(self) -> None:
+        """Close the backend connection; the client's next data opens another."""
+        self.passthrough = False
+        self.backend.transport.loseConnection()
+
+    def lost(self, from_client: bool, transport: Any) -> None:
+        """One side's connection is gone entirely."""
+        if self.closed:
+            return
+        if from_client:
+            self.close()
+            return
+        if transport is not self.backend.transport:
+            return
+        self.passthrough = False
+        self.backend_gate = None
+        if self.backend._closed or self._keeps_client():
+            self.backend.detach()
+            return
+        self._backend_gone = True
+        self.backend.deliver_end()
+        if self._call is None and not self.backend.buffered:
+            self.close()
+        else:
+            self._want_call(False)
+
+    def _keeps_client(self) -> bool:
+        return self.proxy.settings.stay_connected or bool(
+            self.proxy.protocol.settings.get("keep_alive")
+        )
+
+    def _gate(self, to_backend: bool) -> PauseGate:
+        return self.client_gate if to_backend else self.backend_gate
+
+    def _consumed(self, to_backend: bool) -> None:
+        source = self.client if to_backend else self.backend
+        gate = self._gate(to_backend)
+        if gate is not None and source.buffered <= self.proxy.settings.max_buffer:
+            gate.resume("buffer-full")
+
+    def _close_if_both_ended(self) -> None:
+        if self.client.ended and self.backend.ended:
+            self.close()
+
+    # -- handler calls ----------------------------------------------------
+
+    def _want_call(self, to_backend: bool) -> None:
+        self.active = True
+        if to_backend not in self._pending:
+            self._pending.append(to_backend)
+        self._run_calls()
+
+    def _run_calls(self) -> None:
+        while self._pending and self._call is None and not self.closed:
+            to_backend = self._pending[0]
+            if to_backend and self.backend.transport is None:
+                if self._connecting is None:
+                    self._connect_backend()
+                return
+            self._pending.popleft()
+            source = self.client if to_backend else self.backend
+            consumed_before = source.consumed
+            self._call = True
+            self.log.debug(
+                "{proxy}: {peer} call {handler} to_backend={to_backend}",
+                proxy=self.proxy.name, peer=self.peer, handler=self.slot.name,
+                to_backend=to_backend,
+            )
+            try:
+                result = self.slot.call(
+                    self.client, self.backend, to_backend, self.reactor, self.proxy.threads
+                )
+            except Exception:
+                self._call = None
+                self._handler_failed(Failure())
+                return
+            if isinstance(result, Deferred):
+                self._call = result
+                result.addCallbacks(
+                    self._call_done, self._call_failed,
+                    callbackArgs=(to_backend, consumed_before),
+                )
+                return
+            self._call = None
+            self._after_call(result, to_backend, consumed_before)
+
+    def _call_done(self, result: Any, to_backend: bool, consumed_before: int) -> None:
+        self._call = None
+        self._after_call(result, to_backend, consumed_before)
+        self._run_calls()
+
+    def _call_failed(self, failure: Failure) -> None:
+        self._call = None
+        if not failure.check(CancelledError):
+            self._handler_failed(failure)
+
+    def _handler_failed(self, failure: Failure) -> None:
+        if self.closed:
+            return
+        self.log.failure(
+            "{proxy}: handler {handler} failed; closing {peer}",
+            failure, proxy=self.proxy.name, handler=self.slot.name, peer=self.peer,
+        )
+        self.close()
+
+    def _after_call(self, result: Any, to_backend: bool, consumed_before: int) -> None:
+        if self.closed:
+            return
+        if result is False and not self.proxy.settings.stay_connected:
+            self.close()
+            return
+        source = self.client if to_backend else self.backend
+        progressed = source.consumed != consumed_before
+        if progressed and (source.buffered or source.ended and not source.end_seen):
+            self._want_call(to_backend)
+        if self.client.end_seen and self.backend.end_seen:
+            self.close()
+        elif self._backend_gone and self.backend.end_seen:
+            self.close()
+
+    # -- idle time and the end --------------------------------------------
+
+    def _schedule_idle_check(self) -> None:
+        timeout = self.proxy.settings.timeout
+        if timeout and not self.proxy.settings.stay_connected:
+            self._idle_timer = self.reactor.callLater(timeout / IDLE_CHECKS, self._idle_check)
+
+    def _idle_check(self) -> None:
+        self._idle_timer = None
+        if self.active or self._call is not None:
+            self.active = False
+            self._idle_checks = 0
+        else:
+            self._idle_checks += 1
+            if self._idle_checks >= IDLE_CHECKS:
+                self.log.info(
+                    "{proxy}: {peer} idle for {timeout}s; closing",
+                    proxy=self.proxy.name, peer=self.peer,
+                    timeout=self.proxy.settings.timeout,
+                )
+                self.close()
+                return
+        self._schedule_idle_check()
+
+    def close(self) -> None:
+        """End the connection: both sides closed once their written bytes
+        are sent, waiting calls cancelled, threads woken."""
+        if self.closed:
+            return
+        self.closed = True
+        self.passthrough = False
+        if self._idle_timer is not None and self._idle_timer.active():
+            self._idle_timer.cancel()
+        for waiting in (self._connecting, self._call):
+            if isinstance(waiting, Deferred):
+                waiting.cancel()
+        for side in (self.client, self.backend):
+            side.deliver_end()
+            if side.transport is not None:
+                side.transport.loseConnection()
+        self.proxy.connection_closed(self)
+        self.log.info(
+            "{proxy}: {peer} closed, handler={handler}",
+            proxy=self.proxy.name, peer=self.peer, handler=self.slot.name,
+        )

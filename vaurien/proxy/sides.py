@@ -1,0 +1,74 @@
+"""The two Twisted protocols of a proxied connection: thin, they feed the
+connection's L{Relay}."""
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet.interfaces import IHalfCloseableProtocol
+from twisted.internet.protocol import Protocol
+from zope.interface import implementer
+
+from vaurien.proxy.relay import Relay
+
+
+@implementer(IHalfCloseableProtocol)
+class ClientSide(Protocol):
+    """The connection a client opened to the proxy."""
+
+    relay: Relay
+
+    def __init__(self, proxy: Any):
+        self.proxy = proxy
+
+    def connectionMade(self) -> None:
+        self.transport.bufferSize = self.proxy.read_size
+        self.relay = Relay(self.proxy, self.transport)
+        self.proxy.connection_opened(self.relay)
+        self.relay.start()
+
+    def dataReceived(self, data: bytes) -> None:
+        relay = self.relay
+        relay.active = True
+        if relay.passthrough:
+            relay.backend.transport.write(data)
+        else:
+            relay.data_from(True, data)
+
+    def readConnectionLost(self) -> None:
+        self.relay.end_from(True)
+
+    def writeConnectionLost(self) -> None:
+        """Nothing to do: the relay decided to half-close this side."""
+
+    def connectionLost(self, reason: Any = None) -> None:
+        self.relay.lost(True, self.transport)
+
+
+@implementer(IHalfCloseableProtocol)
+class BackendSide(Protocol):
+    """The connection the proxy opened to the backend for one client."""
+
+    def __init__(self, relay: Relay):
+        self.relay = relay
+
+    def connectionMade(self) -> None:
+        self.transport.bufferSize = self.relay.proxy.read_size
+        self.relay.backend_connected(self.transport)
+
+    def dataReceived(self, data: bytes) -> None:
+        relay = self.relay
+        relay.active = True
+        if relay.passthrough:
+            relay.client.transport.write(data)
+        else:
+            relay.data_from(False, data)
+
+    def readConnectionLost(self) -> None:
+        if self.transport is self.relay.backend.transport:
+            self.relay.end_from(False)
+
+    def writeConnectionLost(self) -> None:
+        """Nothing to do: the relay decided to half-close this side."""
+
+    def connectionLost(self, reason: Any = None) -> None:
+        self.relay.lost(False, self.transport)

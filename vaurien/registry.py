@@ -1,0 +1,166 @@
+"""Finding plugins (handlers, protocols) by name, dotted path or entry point.
+
+A L{PluginRegistry} holds the classes registered under one interface;
+registration checks each class with C{verifyClass} so that a broken
+plugin is refused at start with a message for a person.
+"""
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+
+from zope.interface import Interface
+from zope.interface.exceptions import Invalid
+from zope.interface.verify import verifyClass
+
+from vaurien.errors import PluginError
+
+
+class PluginRegistry:
+    """The classes known under one interface, by name.
+
+    @ivar kind: the word used in messages (C{"handler"}, C{"protocol"}).
+    """
+
+    def __init__(self, interface: type[Interface], kind: str, group: str):
+        """
+        @param interface: the interface every plugin class must provide.
+        @param kind: the word used in messages.
+        @param group: the entry-point group third-party plugins use.
+        """
+        self.interface = interface
+        self.kind = kind
+        self.group = group
+        self._classes: dict[str, type] = {}
+        self._entry_points_loaded = False
+
+    def register(self, cls: type) -> type:
+        """Check C{cls} against the interface and make it known by its name.
+
+        Usable as a class decorator.
+
+        @raise PluginError: when the class does not provide the interface.
+        """
+        self.check(cls)
+        self._classes[cls.name] = cls
+        return cls
+
+    def check(self, cls: type) -> None:
+        """Refuse a class that does not provide the interface, saying why."""
+        where = f"{getattr(cls, '__module__', '?')}.{getattr(cls, '__qualname__', cls)}"
+        if not isinstance(cls, type):
+            raise PluginError(
+                f"{where} is not a class; a {self.kind} must be a class"
+                f" providing {self.interface.__name__}."
+            )
+        missing = [
+            attribute
+            for attribute in self.interface.names()
+            if attribute not in ("settings", "proxy") and not hasattr(cls, attribute)
+        ]
+        if missing:
+            raise PluginError(
+                f"{where} is not a valid {self.kind}: it lacks"
+                f" {', '.join(repr(m) for m in missing)}"
+                f" (required by {self.interface.__name__})."
+            )
+        try:
+            verifyClass(self.interface, cls, tentative=True)
+        except Invalid as e:
+            raise PluginError(f"{where} is not a valid {self.kind}: {e}") from None
+        _check_options(cls, where, self.kind)
+
+    def names(self) -> list[str]:
+        """The names of every known plugin, sorted."""
+        self._load_entry_points()
+        return sorted(self._classes)
+
+    def get(self, name: str) -> type:
+        """The class registered as C{name}.
+
+        @raise PluginError: listing the known names when there is none.
+        """
+        self._load_entry_points()
+        try:
+            return self._classes[name]
+        except KeyError:
+            raise PluginError(
+                f"unknown {self.kind} {name!r}; known {self.kind}s:"
+                f" {', '.join(self.names())} (or a dotted path to a class)"
+            ) from None
+
+    def resolve(self, spec: str) -> type:
+        """The class named C{spec}: a registered name or a dotted path.
+
+        A class found by dotted path is checked and registered under its
+        own C{name} so that its options can be found too.
+        """
+        if "." not in spec:
+            return self.get(spec)
+        cls = import_dotted(spec, self.kind)
+        self.check(cls)
+        self._classes.setdefault(cls.name, cls)
+        return cls
+
+    def _load_entry_points(self) -> None:
+        if self._entry_points_loaded:
+            return
+        self._entry_points_loaded = True
+        for entry_point in entry_points(group=self.group):
+            try:
+                cls = entry_point.load()
+            except Exception as e:
+                raise PluginError(
+                    f"{self.kind} entry point {entry_point.name!r}"
+                    f" ({entry_point.value}) does not load: {e}"
+                ) from None
+            self.check(cls)
+            self._classes.setdefault(cls.name, cls)
+
+
+def import_dotted(path: str, kind: str) -> object:
+    """Import C{pkg.mod.Attr}, saying which part failed when it does not.
+
+    @raise PluginError: when no module prefix imports or the attribute is
+        missing.
+    """
+    parts = path.split(".")
+    if not all(p.isidentifier() for p in parts):
+        raise PluginError(f"{kind} {path!r} is not a name or a dotted path")
+    for cut in range(len(parts) - 1, 0, -1):
+        module_name = ".".join(parts[:cut])
+        try:
+            obj = importlib.import_module(module_name)
+        except ModuleNotFoundError as e:
+            if e.name and module_name.startswith(e.name):
+                continue
+            raise PluginError(
+                f"{kind} {path!r}: importing module {module_name!r} failed: {e}"
+            ) from None
+        except Exception as e:
+            raise PluginError(
+                f"{kind} {path!r}: importing module {module_name!r} failed:"
+                f" {type(e).__name__}: {e}"
+            ) from None
+        for depth, attribute in enumerate(parts[cut:], start=cut):
+            try:
+                obj = getattr(obj, attribute)
+            except AttributeError:
+                raise PluginError(
+                    f"{kind} {path!r}: {'.'.join(parts[:depth])!r} has no"
+                    f" attribute {attribute!r}"
+                ) from None
+        return obj
+    raise PluginError(f"{kind} {path!r}: no module named {parts[0]!r}")
+
+
+def _check_options(cls: type, where: str, kind: str) -> None:
+    options = getattr(cls, "options", None)
+    if not isinstance(options, dict):
+        raise PluginError(f"{where} is not a valid {kind}: 'options' must be a dict")
+    for option, spec in options.items():
+        if not (isinstance(spec, tuple) and len(spec) in (3, 4) and isinstance(spec[1], type)):
+            raise PluginError(
+                f"{where} is not a valid {kind}: option {option!r} must be"
+                " (description, type, default[, choices])"
+            )

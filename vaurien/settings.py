@@ -1,0 +1,82 @@
+"""Validated, immutable settings: what L{vaurien.config} produces from the
+INI file and the command line, and what the proxy and the service read.
+
+Nothing deep inside the proxy reads raw strings: every value here has
+already been converted and checked.
+"""
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from attrs import field, frozen
+
+
+def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value))
+
+
+@frozen
+class HandlerEntry:
+    """One entry of C{--handler 20:delay,5:error}.
+
+    @ivar percent: share of the calls, 0 to 100.
+    @ivar name: the name the entry is known by (counters, logs, the API).
+    @ivar handler_class: the class providing L{vaurien.interfaces.IHandler}.
+    @ivar options: every option of the handler, defaults filled in.
+    """
+
+    percent: int
+    name: str
+    handler_class: type
+    options: Mapping[str, Any] = field(converter=_frozen_mapping, factory=dict)
+
+
+@frozen
+class ProxySettings:
+    """Everything one proxy (one listening address) needs.
+
+    @ivar name: the proxy's name (C{[proxy:NAME]}), C{"default"} otherwise.
+    @ivar listen: endpoint string the proxy listens on.
+    @ivar backend: endpoint string of the backend.
+    @ivar protocol_class: the class providing L{vaurien.interfaces.IProtocol}.
+    @ivar protocol_options: every option of the protocol, defaults filled in.
+    @ivar handlers: the handler entries; their shares add up to 100.
+    @ivar timeout: seconds of silence after which a connection is closed
+        (0: never).
+    @ivar stay_connected: keep the client connected when a handler returns
+        C{False} or the backend goes away.
+    @ivar backlog: listen backlog.
+    @ivar seed: seed of the handler choice, for repeatable runs.
+    @ivar max_buffer: bytes buffered per direction before reading pauses.
+    @ivar threads: most worker threads for blocking handlers.
+    """
+
+    name: str
+    listen: str
+    backend: str
+    protocol_class: type
+    handlers: tuple[HandlerEntry, ...]
+    protocol_options: Mapping[str, Any] = field(converter=_frozen_mapping, factory=dict)
+    timeout: float = 30.0
+    stay_connected: bool = False
+    backlog: int = 8192
+    seed: int | None = None
+    max_buffer: int = 256 * 1024
+    threads: int = 10
+
+
+@frozen
+class Settings:
+    """The whole daemon: its proxies and how it logs.
+
+    @ivar proxies: one or more proxies.
+    @ivar log_level: C{debug}, C{info}, C{warning}, C{error} or C{critical}.
+    @ivar log_output: C{"-"} for standard output, or a file path.
+    @ivar demo: C{True} when the proxies point at the embedded demo backend.
+    """
+
+    proxies: tuple[ProxySettings, ...]
+    log_level: str = "info"
+    log_output: str = "-"
+    demo: bool = False

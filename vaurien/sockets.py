@@ -1,0 +1,206 @@
+"""Socket-like wrappers over Twisted transports, for handlers.
+
+A L{TransportSocket} is one side of a proxied connection as a handler
+sees it: the proxy delivers the bytes that side sent into the wrapper's
+buffer, and the handler reads them with C{recv} and writes to the other
+side with C{sendall}.
+
+The same wrapper serves the three handler styles: on the reactor, C{recv}
+on an empty live socket raises C{BlockingIOError} as a non-blocking
+socket does; in a worker thread (L{TransportSocket.blocking} set by the
+proxy) it waits, honouring C{settimeout}, and writes are handed to the
+reactor thread.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+from typing import Any, Callable
+
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
+
+
+def socket_address(address: Any) -> Any:
+    """A Twisted address as the socket module gives it: C{(host, port)} for
+    IPv4, C{(host, port, 0, 0)} for IPv6, the path for UNIX."""
+    if isinstance(address, IPv4Address):
+        return (address.host, address.port)
+    if isinstance(address, IPv6Address):
+        return (address.host, address.port, address.flowInfo, address.scopeID)
+    if isinstance(address, UNIXAddress):
+        name = address.name
+        return name.decode() if isinstance(name, bytes) else name
+    return str(address)
+
+
+class TransportSocket:
+    """One side of a proxied connection, with the socket methods handlers use.
+
+    @ivar blocking: C{True} while a handler runs in a worker thread.
+    @ivar _closed: the seed's flag: set when this side was closed by a
+        handler (handlers may set it themselves).
+    """
+
+    def __init__(self, reactor: Any, on_consumed: Callable[[], None] = lambda: None):
+        """
+        @param reactor: the reactor writes are handed to from threads.
+        @param on_consumed: called (on the reactor thread) after a handler
+            took bytes, so the proxy can resume reading this side.
+        """
+        self._reactor = reactor
+        self._on_consumed = on_consumed
+        self._buffer = bytearray()
+        self._ended = False
+        self.end_seen = False
+        self.consumed = 0
+        self._condition = threading.Condition()
+        self._timeout: float | None = None
+        self._closed = False
+        self.transport: Any = None
+        self.blocking = False
+
+    # -- the proxy's side -------------------------------------------------
+
+    def attach(self, transport: Any) -> None:
+        """Bind this wrapper to a (new) connection."""
+        self.transport = transport
+        self._closed = False
+        self._ended = self.end_seen = False
+
+    def detach(self) -> None:
+        """Forget a connection that is gone; unread bytes stay readable."""
+        self.transport = None
+
+    def deliver(self, data: bytes) -> None:
+        """Add bytes this side sent; the next C{recv} returns them."""
+        with self._condition:
+            self._buffer += data
+            self._condition.notify_all()
+
+    def deliver_end(self) -> None:
+        """Mark the end of this side's stream: C{recv} returns C{b""} once the
+        buffer is empty."""
+        with self._condition:
+            self._ended = True
+            self._condition.notify_all()
+
+    @property
+    def buffered(self) -> int:
+        """How many delivered bytes no handler has read yet."""
+        return len(self._buffer)
+
+    @property
+    def ended(self) -> bool:
+        """C{True} once this side's stream has ended."""
+        return self._ended
+
+    # -- the handler's side: reading --------------------------------------
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        """Return up to C{bufsize} bytes this side sent, or C{b""} at its end.
+
+        @raise BlockingIOError: on the reactor, when nothing is there yet.
+        @raise TimeoutError: in a thread, when C{settimeout}'s time passed.
+        """
+        with self._condition:
+            waits = self.blocking and self._timeout != 0.0
+            if waits and not self._condition.wait_for(
+                self._readable, self._timeout
+            ):
+                raise TimeoutError("timed out")
+            if not self._buffer:
+                if self._ended or self._closed:
+                    self.end_seen = True
+                    return b""
+                raise BlockingIOError(11, "Resource temporarily unavailable")
+            data = bytes(self._buffer[:bufsize])
+            del self._buffer[:bufsize]
+            self.consumed += len(data)
+        self._call_in_reactor(self._on_consumed)
+        return data
+
+    def _readable(self) -> bool:
+        return bool(self._buffer) or self._ended or self._closed
+
+    # -- the handler's side: writing and closing --------------------------
+
+    def send(self, data: bytes, flags: int = 0) -> int:
+        """Write C{data} to this side; return how many bytes were taken (all)."""
+        self.sendall(data)
+        return len(data)
+
+    def sendall(self, data: bytes, flags: int = 0) -> None:
+        """Write C{data} to this side.
+
+        @raise BrokenPipeError: when this side's connection is gone.
+        """
+        if self.transport is None or self.transport.disconnected:
+            raise BrokenPipeError(32, "Broken pipe")
+        self._call_in_reactor(self.transport.write, bytes(data))
+
+    def shutdown(self, how: int) -> None:
+        """C{SHUT_WR} sends end-of-stream; C{SHUT_RD} stops reading;
+        C{SHUT_RDWR} closes."""
+        if self.transport is None:
+            return
+        if how == socket.SHUT_RDWR:
+            self.close()
+        elif how == socket.SHUT_WR:
+            self._call_in_reactor(self._lose_write_connection)
+        elif how == socket.SHUT_RD:
+            with self._condition:
+                self._buffer.clear()
+                self._ended = True
+                self._condition.notify_all()
+
+    def close(self) -> None:
+        """Close this side once what was written is sent."""
+        self._set_closed()
+        if self.transport is not None:
+            self._call_in_reactor(self.transport.loseConnection)
+
+    def abort(self) -> None:
+        """Close this side at once with a reset, dropping unsent data."""
+        self._set_closed()
+        if self.transport is not None:
+            self._call_in_reactor(self.transport.abortConnection)
+
+    def _set_closed(self) -> None:
+        with self._condition:
+            self._closed = True
+            self._condition.notify_all()
+
+    def _lose_write_connection(self) -> None:
+        lose = getattr(self.transport, "loseWriteConnection", None)
+        if lose is None:
+            self.transport.loseConnection()
+        else:
+            lose()
+
+    # -- the handler's side: the rest of the socket API -------------------
+
+    def getpeername(self) -> Any:
+        """The address of the peer on this side."""
+        return socket_address(self.transport.getPeer())
+
+    def getsockname(self) -> Any:
+        """The proxy's own address on this side."""
+        return socket_address(self.transport.getHost())
+
+    def settimeout(self, value: float | None) -> None:
+        """Bound how long a blocking C{recv} waits (C{None}: forever)."""
+        self._timeout = value
+
+    def gettimeout(self) -> float | None:
+        """The value given to L{settimeout}."""
+        return self._timeout
+
+    def setblocking(self, flag: bool) -> None:
+        """As C{socket.setblocking}: a timeout of C{None} or C{0.0}."""
+        self._timeout = None if flag else 0.0
+
+    def _call_in_reactor(self, function: Callable[..., Any], *args: Any) -> None:
+        if self.blocking:
+            self._reactor.callFromThread(function, *args)
+        else:
+            function(*args)
