@@ -1,11 +1,13 @@
 """Test fixtures: real loopback backends and in-process proxies."""
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from twisted.internet import protocol, reactor
-from twisted.internet.endpoints import TCP4ServerEndpoint
-from twisted.internet.interfaces import IHalfCloseableProtocol
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.internet.interfaces import IHalfCloseableProtocol, IPullProducer
 from zope.interface import implementer
 
 from vaurien.handlers import Handler
@@ -69,9 +71,86 @@ def echo_backend(test: Any) -> int:
     return listen(test, protocol.Factory.forProtocol(Echo))
 
 
-def start_proxy(test: Any, settings: ProxySettings) -> tuple[int, ProxyFactory]:
-    """Run a proxy in-process on a free loopback port."""
-    factory = ProxyFactory(settings)
+def start_proxy(test: Any, settings: ProxySettings, clock: Any = None) -> tuple[int, ProxyFactory]:
+    """Run a proxy in-process on a free loopback port; its timers on
+    C{clock} when given."""
+    factory = ProxyFactory(settings, clock=clock)
     port = listen(test, factory)
     test.addCleanup(factory.proxy.stop)
     return port, factory
+
+
+@implementer(IHalfCloseableProtocol)
+class Collector(protocol.Protocol):
+    """A client or backend that keeps (or only hashes) what it receives.
+
+    @ivar ended: fires with the received bytes (or the hex digest) when
+        the peer half-closes or the connection is lost.
+    """
+
+    def __init__(self, hashing: bool = False):
+        self.hash = hashlib.sha256() if hashing else None
+        self.received = bytearray()
+        self.count = 0
+        self.ended: Deferred = Deferred()
+        self.connected_d: Deferred = Deferred()
+
+    def connectionMade(self) -> None:
+        self.connected_d.callback(self)
+
+    def dataReceived(self, data: bytes) -> None:
+        self.count += len(data)
+        if self.hash is not None:
+            self.hash.update(data)
+        else:
+            self.received += data
+
+    def _end(self) -> None:
+        if not self.ended.called:
+            self.ended.callback(
+                self.hash.hexdigest() if self.hash is not None else bytes(self.received)
+            )
+
+    def readConnectionLost(self) -> None:
+        self._end()
+
+    def writeConnectionLost(self) -> None:
+        """Our own half-close: keep reading."""
+
+    def connectionLost(self, reason: Any = None) -> None:
+        self._end()
+
+
+@implementer(IPullProducer)
+class PayloadSender:
+    """Writes C{payload} to a transport in chunks as it asks, then
+    half-closes (or, with C{close}, closes)."""
+
+    def __init__(self, transport: Any, payload: bytes, chunk: int = 1 << 16, close: bool = False):
+        self.transport = transport
+        self.payload = memoryview(payload)
+        self.offset = 0
+        self.chunk = chunk
+        self.close = close
+        transport.registerProducer(self, False)
+
+    def resumeProducing(self) -> None:
+        piece = self.payload[self.offset:self.offset + self.chunk]
+        self.offset += len(piece)
+        if piece:
+            self.transport.write(bytes(piece))
+        else:
+            self.transport.unregisterProducer()
+            if self.close:
+                self.transport.loseConnection()
+            else:
+                self.transport.loseWriteConnection()
+
+    def stopProducing(self) -> None:
+        self.offset = len(self.payload)
+
+
+def connect(port: int, client: protocol.Protocol) -> Deferred:
+    """Connect C{client} to C{127.0.0.1:port}."""
+    endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port)
+    return connectProtocol(endpoint, client)

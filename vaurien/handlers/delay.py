@@ -11,7 +11,7 @@ class Delay(NonBlockingHandler):
 
     With C{before} (the default) the wait comes before the data goes to
     the backend; otherwise before the backend's answer goes to the client.
-    The wait is on the reactor's clock: nothing blocks.
+    The wait is on the proxy's clock (the reactor's): nothing blocks.
     """
 
     name = "delay"
@@ -22,5 +22,5 @@ class Delay(NonBlockingHandler):
 
     async def __call__(self, client_sock, backend_sock, to_backend):
         if to_backend == self.option("before"):
-            await deferLater(self.proxy.reactor, self.option("sleep"))
+            await deferLater(self.proxy.clock, self.option("sleep"))
         return self.forward(*self.sides(client_sock, backend_sock, to_backend))

@@ -39,15 +39,17 @@ class HandlerSlot:
     in_thread: bool
     passthrough: bool
 
-    def call(self, client: Any, backend: Any, to_backend: bool, reactor: Any, pool: Any) -> Any:
-        """Run the handler once.
+    def call(self, client: Any, backend: Any, to_backend: bool, proxy: Any) -> Any:
+        """Run the handler once, for C{proxy} (its reactor and threads).
 
         @return: its result, or a Deferred of it for a handler that waits
             (coroutine, Deferred) or runs in a thread.
         """
         if self.in_thread:
             client.blocking = backend.blocking = True
-            d = deferToThreadPool(reactor, pool, self.handler, client, backend, to_backend)
+            d = deferToThreadPool(
+                proxy.reactor, proxy.threads, self.handler, client, backend, to_backend
+            )
             return d.addBoth(_back_on_reactor, client, backend)
         result = self.handler(client, backend, to_backend)
         if inspect.iscoroutine(result):

@@ -34,19 +34,22 @@ class Proxy:
 
     @ivar name: the proxy's name.
     @ivar settings: its L{ProxySettings}.
-    @ivar reactor: the reactor it runs on (handlers wait on its clock).
+    @ivar reactor: the reactor it runs on.
+    @ivar clock: what timers run on (handlers wait on it); the reactor
+        unless a test gives a C{task.Clock}.
     @ivar protocol: the L{vaurien.interfaces.IProtocol} instance.
     @ivar connections: the open connections (L{vaurien.proxy.relay.Relay}).
     @ivar calls: how many calls (connections, for tcp) each handler got.
     @ivar backend_failures: how many backend connections failed.
     """
 
-    def __init__(self, settings: ProxySettings, reactor: Any = None):
+    def __init__(self, settings: ProxySettings, reactor: Any = None, clock: Any = None):
         if reactor is None:
             from twisted.internet import reactor
         self.name = settings.name
         self.settings = settings
         self.reactor = reactor
+        self.clock = reactor if clock is None else clock
         self.protocol = _instantiate(settings.protocol_class, settings.protocol_options)
         self.read_size = int(self.protocol.settings.get("buffer", 65536))
         self._choice = HandlerChoice(
@@ -87,7 +90,7 @@ class Proxy:
         d = connectProtocol(self._backend, BackendSide(relay))
         timeout = self.settings.timeout
         if timeout:
-            timer = self.reactor.callLater(timeout, d.cancel)
+            timer = self.clock.callLater(timeout, d.cancel)
             d.addBoth(_cancel_timer, timer)
         return d
 
@@ -121,8 +124,8 @@ def _cancel_timer(result: Any, timer: Any) -> Any:
 class ProxyFactory(ServerFactory):
     """The factory a listening endpoint serves a L{Proxy} with."""
 
-    def __init__(self, settings: ProxySettings, reactor: Any = None):
-        self.proxy = Proxy(settings, reactor)
+    def __init__(self, settings: ProxySettings, reactor: Any = None, clock: Any = None):
+        self.proxy = Proxy(settings, reactor, clock)
 
     def buildProtocol(self, addr: Any) -> ClientSide:
         return ClientSide(self.proxy)

@@ -195,9 +195,7 @@ class Relay:
                 to_backend=to_backend,
             )
             try:
-                result = self.slot.call(
-                    self.client, self.backend, to_backend, self.reactor, self.proxy.threads
-                )
+                result = self.slot.call(self.client, self.backend, to_backend, self.proxy)
             except Exception:
                 self._call = None
                 self._handler_failed(Failure())
@@ -251,7 +249,7 @@ class Relay:
     def _schedule_idle_check(self) -> None:
         timeout = self.proxy.settings.timeout
         if timeout and not self.proxy.settings.stay_connected:
-            self._idle_timer = self.reactor.callLater(timeout / IDLE_CHECKS, self._idle_check)
+            self._idle_timer = self.proxy.clock.callLater(timeout / IDLE_CHECKS, self._idle_check)
 
     def _idle_check(self) -> None:
         self._idle_timer = None

@@ -1,0 +1,222 @@
+"""The bridge over real loopback sockets: bytes, half-close, back-pressure
+and the seed's handler example."""
+from __future__ import annotations
+
+import hashlib
+import os
+
+from twisted.internet import protocol, reactor
+from twisted.internet.defer import gatherResults, inlineCallbacks
+from twisted.internet.task import deferLater
+from twisted.trial.unittest import TestCase
+
+from tests.proxying import (
+    Collector,
+    PayloadSender,
+    connect,
+    echo_backend,
+    listen,
+    proxy_settings,
+    start_proxy,
+)
+
+MiB = 1 << 20
+
+
+class Streamer(Collector):
+    """Sends its payload as soon as it is connected, hashing what it gets."""
+
+    def __init__(self, payload: bytes):
+        super().__init__(hashing=True)
+        self.payload = payload
+        self.sender = None
+
+    def connectionMade(self):
+        super().connectionMade()
+        self.sender = PayloadSender(self.transport, self.payload)
+
+
+class StreamingBackend(protocol.Factory):
+    """A backend that streams C{payload} to each client and hashes what it
+    receives."""
+
+    def __init__(self, payload: bytes):
+        self.payload = payload
+        self.connections: list[Streamer] = []
+
+    def buildProtocol(self, addr):
+        streamer = Streamer(self.payload)
+        self.connections.append(streamer)
+        return streamer
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+async def poll(condition, timeout: float = 10.0, step: float = 0.01) -> None:
+    """Wait (bounded) for real I/O to make C{condition()} true."""
+    for _ in range(int(timeout / step)):
+        if condition():
+            return
+        await deferLater(reactor, step)
+    raise AssertionError("condition not met in time")
+
+
+class BytesBothWaysTests(TestCase):
+    """Untouched traffic passes byte for byte, both ways at once."""
+
+    @inlineCallbacks
+    def exchange(self, size: int, handlers: str, **options):
+        to_backend, to_client = os.urandom(size), os.urandom(size)
+        backend = StreamingBackend(to_client)
+        port, _ = start_proxy(self, proxy_settings(listen(self, backend), handlers, **options))
+        client = Streamer(to_backend)
+        yield connect(port, client)
+        got_by_client = yield client.ended
+        yield poll(lambda: backend.connections)
+        got_by_backend = yield backend.connections[0].ended
+        self.assertEqual((client.count, backend.connections[0].count), (size, size))
+        self.assertEqual((got_by_client, got_by_backend), (sha(to_client), sha(to_backend)))
+        client.transport.loseConnection()
+
+    def test_64_mib_each_way_passthrough(self):
+        """64 MiB of random bytes each way arrive intact through dummy."""
+        return self.exchange(64 * MiB, "100:dummy")
+
+    def test_64_mib_each_way_through_handler_calls(self):
+        """The same through a handler that is called for every chunk."""
+        return self.exchange(
+            64 * MiB, "100:delay", handler_options={"delay": {"sleep": 0.0}}
+        )
+
+class HalfCloseTests(TestCase):
+    """A client's end-of-stream reaches the backend, which can still answer."""
+
+    @inlineCallbacks
+    def echo_after_half_close(self, handlers: str, **options):
+        port, factory = start_proxy(self, proxy_settings(echo_backend(self), handlers, **options))
+        client = Collector()
+        yield connect(port, client)
+        PayloadSender(client.transport, b"ping" * 1000)
+        received = yield client.ended
+        self.assertEqual(received, b"ping" * 1000)
+        yield poll(lambda: not factory.proxy.connections)
+
+    def test_passthrough(self):
+        return self.echo_after_half_close("100:dummy")
+
+    def test_handler_calls(self):
+        return self.echo_after_half_close("100:delay", handler_options={"delay": {"sleep": 0.0}})
+
+
+class SlowReaderTests(TestCase):
+    """A client that stops reading stops the backend, not the proxy's memory."""
+
+    @inlineCallbacks
+    def test_buffered_bytes_stay_bounded(self):
+        size = 256 * MiB
+        backend = StreamingBackend(b"\x5a" * size)
+        port, factory = start_proxy(self, proxy_settings(listen(self, backend)))
+        client = Collector(hashing=True)
+        yield connect(port, client)
+        client.transport.pauseProducing()
+        yield poll(lambda: backend.connections and backend.connections[0].sender)
+        sender = backend.connections[0].sender
+
+        last = -1
+        while sender.offset != last:
+            last = sender.offset
+            yield deferLater(reactor, 0.2)
+        (relay,) = factory.proxy.connections
+        held = sum(
+            len(t.dataBuffer) + t._tempDataLen
+            for t in (relay.client.transport, relay.backend.transport)
+        ) + relay.client.buffered + relay.backend.buffered
+        self.assertLess(held, 1 * MiB)
+        self.assertLess(sender.offset, 64 * MiB)
+
+        client.transport.resumeProducing()
+        digest = yield client.ended
+        self.assertEqual((client.count, digest), (size, sha(b"\x5a" * size)))
+
+
+class OneShotBackend(protocol.Protocol):
+    """Answers the first request with a response, then closes."""
+
+    def dataReceived(self, data):
+        self.transport.write(b"HTTP/1.0 200 OK\r\n\r\n" + b"answer:" + data)
+        self.transport.loseConnection()
+
+
+class SeedExampleTests(TestCase):
+    """The seed's Dummy, loaded by dotted path, runs unchanged."""
+
+    @inlineCallbacks
+    def test_keep_alive_false_answers_then_closes(self):
+        """Without keep_alive it forwards the request, sucks the whole answer
+        back, closes the backend and then the client."""
+        backend_port = listen(self, protocol.Factory.forProtocol(OneShotBackend))
+        port, factory = start_proxy(
+            self, proxy_settings(backend_port, "100:tests.seed_example.Dummy")
+        )
+        client = Collector()
+        yield connect(port, client)
+        client.transport.write(b"GET / HTTP/1.0\r\n\r\n")
+        received = yield client.ended
+        self.assertEqual(received, b"HTTP/1.0 200 OK\r\n\r\nanswer:GET / HTTP/1.0\r\n\r\n")
+        yield poll(lambda: not factory.proxy.connections)
+
+    @inlineCallbacks
+    def test_keep_alive_true_round_trips(self):
+        """With keep_alive, many exchanges share one connection."""
+        port, _ = start_proxy(
+            self,
+            proxy_settings(
+                echo_backend(self),
+                "100:tests.seed_example.Dummy",
+                handler_options={"dummy": {"keep_alive": True}},
+            ),
+        )
+        client = Collector()
+        yield connect(port, client)
+        for n in range(5):
+            message = b"round %d;" % n
+            client.transport.write(message)
+            yield poll(lambda: client.received.endswith(message))
+        client.transport.loseConnection()
+        self.assertEqual(bytes(client.received), b"".join(b"round %d;" % n for n in range(5)))
+
+    @inlineCallbacks
+    def test_keep_alive_true_keeps_every_byte(self):
+        """In worker threads, 1 KiB per call, 256 KiB of random bytes come
+        back intact."""
+        port, _ = start_proxy(
+            self,
+            proxy_settings(
+                echo_backend(self),
+                "100:tests.seed_example.Dummy",
+                handler_options={"dummy": {"keep_alive": True}},
+            ),
+        )
+        payload = os.urandom(256 * 1024)
+        client = Collector()
+        yield connect(port, client)
+        client.transport.write(payload)
+        yield poll(lambda: client.count == len(payload))
+        client.transport.loseConnection()
+        self.assertEqual(bytes(client.received), payload)
+
+
+class ManyConnectionsTests(TestCase):
+    """Connections are independent of one another."""
+
+    @inlineCallbacks
+    def test_parallel_clients(self):
+        port, _ = start_proxy(self, proxy_settings(echo_backend(self)))
+        clients = [Collector() for _ in range(50)]
+        yield gatherResults([connect(port, c) for c in clients])
+        for n, client in enumerate(clients):
+            PayloadSender(client.transport, b"%d;" % n * 1000)
+        received = yield gatherResults([c.ended for c in clients])
+        self.assertEqual(received, [b"%d;" % n * 1000 for n in range(50)])

@@ -1,0 +1,146 @@
+"""From configured names and option strings to plugin classes and options.
+
+Handlers and protocols are configured alike: a name (registered, or a
+dotted path), a section of options (C{[handler:NAME]}, C{--handler-NAME-OPTION}),
+and optionally C{callable = pkg.mod.Class} making NAME a new plugin backed
+by that class. This module also reads the share list of C{--handler}
+(C{20:delay,5:error}) into L{HandlerEntry} values.
+"""
+from __future__ import annotations
+
+import re
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from attrs import field, frozen
+
+from vaurien.errors import ConfigError, PluginError
+from vaurien.handlers import Handler
+from vaurien.ini_file import SourcedValue
+from vaurien.option_values import defaults, option_value
+from vaurien.registry import PluginRegistry
+from vaurien.settings import HandlerEntry
+
+_SHARE = re.compile(r"\s*(?P<percent>\d+)\s*:\s*(?P<name>[^\s,:]+)\s*")
+
+
+@frozen
+class ConfiguredPlugin:
+    """A plugin class with every option's value.
+
+    @ivar plugin_class: the handler or protocol class.
+    @ivar options: each option of the class: the configured value or its
+        default.
+    """
+
+    plugin_class: type
+    options: Mapping[str, Any] = field(converter=lambda v: MappingProxyType(dict(v)))
+
+
+def configure_plugins(
+    registry: PluginRegistry, sections: Mapping[str, Mapping[str, SourcedValue]]
+) -> dict[str, ConfiguredPlugin]:
+    """Resolve and check every configured section of one kind of plugin.
+
+    @param registry: L{vaurien.handlers.Handler} or
+        L{vaurien.protocols.Protocol}.
+    @param sections: plugin name to its options; a C{callable} option names
+        the class by dotted path.
+    @return: plugin name to its class and options.
+    @raise ConfigError: naming the key when a class or an option cannot be
+        used.
+    """
+    configured = {}
+    for name, section in sections.items():
+        options = dict(section)
+        dotted_path = options.pop("callable", None)
+        if dotted_path is None:
+            plugin_class = _resolve(registry, name, f"[{registry.kind}:{name}]")
+        else:
+            plugin_class = _resolve(registry, dotted_path.value, dotted_path.said())
+        configured[name] = ConfiguredPlugin(plugin_class, _options(plugin_class, options))
+    return configured
+
+
+def configured_plugin(
+    registry: PluginRegistry,
+    configured: Mapping[str, ConfiguredPlugin],
+    name: str,
+    said: str,
+) -> ConfiguredPlugin:
+    """The plugin called C{name}: a configured one, or else a registered
+    name or dotted path with its default options.
+
+    @param said: how the user named it, for messages.
+    @raise ConfigError: when there is no such plugin.
+    """
+    if name in configured:
+        return configured[name]
+    plugin_class = _resolve(registry, name, said)
+    return ConfiguredPlugin(plugin_class, defaults(plugin_class))
+
+
+def handler_entries(
+    spec: SourcedValue, configured: Mapping[str, ConfiguredPlugin]
+) -> tuple[HandlerEntry, ...]:
+    """Read C{20:delay,5:error} into handler entries.
+
+    What is left up to 100 goes to C{dummy} (added to a C{dummy} entry when
+    there is one).
+
+    @param spec: the share list and where it was given.
+    @param configured: the handlers configured by section, by name.
+    @raise ConfigError: naming the key for a malformed share, an unknown
+        handler, a handler named twice or shares over 100.
+    """
+    shares: dict[str, tuple[int, ConfiguredPlugin]] = {}
+    for part in spec.value.split(","):
+        match = _SHARE.fullmatch(part)
+        if match is None:
+            raise ConfigError(
+                f"{spec.said()}: {part.strip()!r} is not a share;"
+                " write PERCENT:NAME[,PERCENT:NAME...], e.g. 20:delay,5:error, where"
+                " PERCENT is a whole number from 0 to 100 and NAME a handler name"
+                " or a dotted path to a handler class."
+            )
+        name = match["name"]
+        if name in shares:
+            raise ConfigError(
+                f"{spec.said()}: {name!r} is named twice; give"
+                " each handler one share."
+            )
+        plugin = configured_plugin(Handler, configured, name, spec.said())
+        shares[name] = (int(match["percent"]), plugin)
+
+    total = sum(percent for percent, _ in shares.values())
+    if total > 100:
+        raise ConfigError(
+            f"{spec.said()}: the shares add up to {total}%;"
+            " they may add up to 100% at most (what is left goes to dummy)."
+        )
+    if total < 100:
+        percent, dummy = shares.get("dummy", (0, None))
+        if dummy is None:
+            dummy = configured_plugin(Handler, configured, "dummy", spec.said())
+        shares["dummy"] = (percent + 100 - total, dummy)
+    return tuple(
+        HandlerEntry(percent, name, plugin.plugin_class, plugin.options)
+        for name, (percent, plugin) in shares.items()
+    )
+
+
+def _resolve(registry: PluginRegistry, spec: str, said: str) -> type:
+    try:
+        return registry.resolve(spec)
+    except PluginError as e:
+        raise PluginError(f"{said}: {e}") from None
+
+
+def _options(plugin_class: type, configured: Mapping[str, SourcedValue]) -> dict[str, Any]:
+    options = defaults(plugin_class)
+    for option, given in configured.items():
+        try:
+            options[option] = option_value(plugin_class, option, given.value)
+        except ValueError as e:
+            raise ConfigError(f"{given.said()}: {e}.") from None
+    return options
