@@ -1,0 +1,81 @@
+"""The relay over in-memory transports: whatever the chunking and the
+interleaving of the two directions, bytes pass in order and intact."""
+from __future__ import annotations
+
+from hypothesis import given, settings, strategies as st
+from twisted.internet.address import IPv4Address
+from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.proxying import proxy_settings
+from vaurien.proxy import ProxyFactory
+
+LOOPBACK = IPv4Address("TCP", "127.0.0.1", 40000)
+
+chunks = st.lists(st.binary(min_size=1, max_size=300), max_size=20)
+directions = st.lists(st.booleans(), max_size=40)
+
+
+def open_connection(handlers: str, **options):
+    """A proxy on a memory reactor, one client connected, its backend
+    connected; returns the reactor and both transports."""
+    reactor = MemoryReactorClock()
+    factory = ProxyFactory(proxy_settings(1, handlers, **options), reactor)
+    client = factory.buildProtocol(LOOPBACK)
+    client_transport = StringTransport(peerAddress=LOOPBACK)
+    client.makeConnection(client_transport)
+    backend = reactor.tcpClients[-1][2].buildProtocol(LOOPBACK)
+    backend_transport = StringTransport(peerAddress=LOOPBACK)
+    backend.makeConnection(backend_transport)
+    return reactor, client, client_transport, backend, backend_transport
+
+
+class ChunkingTests(SynchronousTestCase):
+    """Any cut of the streams into chunks gives the same bytes out."""
+
+    def relay_in_order(self, handlers, to_backend, to_client, order, **options):
+        reactor, client, client_out, backend, backend_out = open_connection(handlers, **options)
+        pending = {True: list(to_backend), False: list(to_client)}
+        for from_client in order + [True] * len(to_backend) + [False] * len(to_client):
+            if pending[from_client]:
+                side = client if from_client else backend
+                side.dataReceived(pending[from_client].pop(0))
+                reactor.advance(0)
+        self.assertEqual(backend_out.value(), b"".join(to_backend))
+        self.assertEqual(client_out.value(), b"".join(to_client))
+
+    @settings(max_examples=200, deadline=None)
+    @given(chunks, chunks, directions)
+    def test_passthrough(self, to_backend, to_client, order):
+        self.relay_in_order("100:dummy", to_backend, to_client, order)
+
+    @settings(max_examples=200, deadline=None)
+    @given(chunks, chunks, directions)
+    def test_through_a_waiting_handler(self, to_backend, to_client, order):
+        self.relay_in_order(
+            "100:delay", to_backend, to_client, order,
+            handler_options={"delay": {"sleep": 0.0}},
+        )
+
+    @settings(max_examples=200, deadline=None)
+    @given(chunks, chunks, directions)
+    def test_through_a_handler_on_the_reactor(self, to_backend, to_client, order):
+        self.relay_in_order(
+            "100:error", to_backend, to_client, order,
+            handler_options={"error": {"warmup": 10**9}},
+        )
+
+    def test_client_waits_for_the_backend(self):
+        """Bytes sent before the backend accepted are passed on once it has."""
+        reactor = MemoryReactorClock()
+        factory = ProxyFactory(proxy_settings(1, "100:dummy"), reactor)
+        client = factory.buildProtocol(LOOPBACK)
+        client_transport = StringTransport(peerAddress=LOOPBACK)
+        client.makeConnection(client_transport)
+        self.assertEqual(client_transport.producerState, "paused")
+        client.dataReceived(b"early")
+        backend = reactor.tcpClients[-1][2].buildProtocol(LOOPBACK)
+        backend_transport = StringTransport(peerAddress=LOOPBACK)
+        backend.makeConnection(backend_transport)
+        self.assertEqual(client_transport.producerState, "producing")
+        self.assertEqual(backend_transport.value(), b"early")
