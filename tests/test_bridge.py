@@ -220,3 +220,41 @@ class ManyConnectionsTests(TestCase):
             PayloadSender(client.transport, b"%d;" % n * 1000)
         received = yield gatherResults([c.ended for c in clients])
         self.assertEqual(received, [b"%d;" % n * 1000 for n in range(50)])
+
+
+class BackendGoneTests(TestCase):
+    """What a client sees when its backend closes."""
+
+    @inlineCallbacks
+    def one_shot_exchanges(self, count: int, **options):
+        backend_port = listen(self, protocol.Factory.forProtocol(OneShotBackend))
+        port, factory = start_proxy(self, proxy_settings(backend_port, **options))
+        client = Collector()
+        yield connect(port, client)
+        for n in range(count):
+            client.transport.write(b"request %d" % n)
+            yield poll(lambda: client.received.endswith(b"request %d" % n) or client.ended.called)
+        return client, factory
+
+    @inlineCallbacks
+    def test_backend_close_reaches_the_client(self):
+        """By default the backend's end of stream is passed on after its
+        answer; the connection ends when the client closes too."""
+        client, factory = yield self.one_shot_exchanges(1)
+        received = yield client.ended
+        self.assertTrue(received.endswith(b"answer:request 0"))
+        client.transport.loseConnection()
+        yield poll(lambda: not factory.proxy.connections)
+
+    @inlineCallbacks
+    def test_keep_alive_reconnects_for_the_next_request(self):
+        """With tcp's keep_alive the client stays and each request gets a new
+        backend connection."""
+        client, factory = yield self.one_shot_exchanges(
+            3, protocol_options={"keep_alive": True}
+        )
+        self.assertFalse(client.ended.called)
+        self.assertEqual(bytes(client.received).count(b"answer:request"), 3)
+        self.assertEqual(len(factory.proxy.connections), 1)
+        client.transport.loseConnection()
+        yield poll(lambda: not factory.proxy.connections)

@@ -52,4 +52,4 @@ class PeerFullProducer:
         self._gate.resume("peer-full")
 
     def stopProducing(self) -> None:
-        self._gate.transport.loseConnection()
+        """The peer is gone; the relay decides what becomes of this side."""

@@ -182,7 +182,9 @@ class Relay:
         while self._pending and self._call is None and not self.closed:
             to_backend = self._pending[0]
             if to_backend and self.backend.transport is None:
-                if self._connecting is None:
+                if self.client.ended and not self.client.buffered:
+                    self.close()
+                elif self._connecting is None:
                     self._connect_backend()
                 return
             self._pending.popleft()
