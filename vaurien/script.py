@@ -1,0 +1,58 @@
+"""The C{vaurien} console command.
+
+It reads the same options as C{twistd vaurien}, logs through
+twisted.logger as C{--log-level} and C{--log-output} say, and runs until
+SIGINT or SIGTERM. A wrong setting or a port in use ends it at once with
+C{vaurien: error: ...} and exit status 2, never a traceback.
+"""
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+from twisted.internet.error import CannotListenError
+from twisted.logger import globalLogBeginner
+from twisted.python import usage
+
+from vaurien.config import VaurienOptions
+from vaurien.errors import VaurienError
+from vaurien.log_observer import log_observer
+from vaurien.service import makeService
+
+#: Exit status for a wrong setting or an address that cannot be used.
+USAGE_ERROR = 2
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Run Vaurien with the command-line arguments C{argv}.
+
+    @param argv: the arguments, without the program name (C{sys.argv[1:]}
+        if C{None}).
+    """
+    options = VaurienOptions()
+    try:
+        options.parseOptions(argv)
+        settings = options.settings
+        globalLogBeginner.beginLoggingTo(
+            [log_observer(settings.log_level, settings.log_output)], redirectStandardIO=False
+        )
+        service = makeService(settings)
+        service.startService()
+    except (usage.UsageError, VaurienError) as e:
+        _fail(str(e))
+    except CannotListenError as e:
+        _fail(
+            f"cannot listen on {e.interface or '*'}:{e.port}: {e.socketError}."
+            " Choose another address with --proxy (or proxy = in [vaurien])."
+        )
+
+    from twisted.internet import reactor
+
+    reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
+    reactor.run()
+    sys.exit(0)
+
+
+def _fail(message: str) -> NoReturn:
+    sys.stderr.write(f"vaurien: error: {message}\n")
+    sys.exit(USAGE_ERROR)
