@@ -11,6 +11,7 @@ from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
 from tests.proxying import (
+    Echo,
     Collector,
     PayloadSender,
     connect,
@@ -258,3 +259,25 @@ class BackendGoneTests(TestCase):
         self.assertEqual(len(factory.proxy.connections), 1)
         client.transport.loseConnection()
         yield poll(lambda: not factory.proxy.connections)
+
+
+class ReuseSocketTests(TestCase):
+    """tcp's reuse_socket hands a backend connection to the next client."""
+
+    @inlineCallbacks
+    def test_next_client_gets_the_same_backend_connection(self):
+        backend = protocol.Factory.forProtocol(Echo)
+        accepted = []
+        build = backend.buildProtocol
+        backend.buildProtocol = lambda addr: accepted.append(addr) or build(addr)
+        port, factory = start_proxy(
+            self, proxy_settings(listen(self, backend), protocol_options={"reuse_socket": True})
+        )
+        for n in range(3):
+            client = Collector()
+            yield connect(port, client)
+            client.transport.write(b"client %d" % n)
+            yield poll(lambda: client.received == b"client %d" % n)
+            client.transport.loseConnection()
+            yield poll(lambda: not factory.proxy.connections)
+        self.assertEqual(len(accepted), 1)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import clientFromString, connectProtocol
 from twisted.internet.protocol import ServerFactory
 from twisted.python.threadpool import ThreadPool
@@ -17,6 +17,10 @@ from vaurien.proxy.calls import HandlerSlot, runs_in_thread
 from vaurien.proxy.choice import HandlerChoice
 from vaurien.proxy.sides import BackendSide, ClientSide
 from vaurien.settings import ProxySettings
+
+
+#: Most backend connections kept for reuse (tcp's C{reuse_socket}).
+MAX_IDLE_BACKENDS = 100
 
 
 def _instantiate(cls: type, options: Any, proxy: Any = None) -> Any:
@@ -57,6 +61,7 @@ class Proxy:
         )
         self._backend = clientFromString(reactor, settings.backend)
         self._threads: ThreadPool | None = None
+        self._idle_backends: list[Any] = []
         self.connections: set[Any] = set()
         self.calls: Counter[str] = Counter()
         self.backend_failures = 0
@@ -86,13 +91,32 @@ class Proxy:
         return self._threads
 
     def connect_backend(self, relay: Any) -> Deferred:
-        """Open a backend connection for C{relay}, bounded by the timeout."""
+        """Give C{relay} a backend connection: a kept one (tcp's
+        C{reuse_socket}) at once, or a new one, bounded by the timeout."""
+        while self._idle_backends:
+            backend_side = self._idle_backends.pop()
+            if not backend_side.transport.disconnected:
+                backend_side.relay = relay
+                relay.backend_connected(backend_side)
+                return succeed(backend_side)
         d = connectProtocol(self._backend, BackendSide(relay))
         timeout = self.settings.timeout
         if timeout:
             timer = self.clock.callLater(timeout, d.cancel)
             d.addBoth(_cancel_timer, timer)
         return d
+
+    def park_backend(self, backend_side: Any) -> bool:
+        """Keep a live backend connection whose client left, for the next
+        client; at most L{MAX_IDLE_BACKENDS} are kept.
+
+        @return: C{True} when it was kept.
+        """
+        if len(self._idle_backends) >= MAX_IDLE_BACKENDS:
+            return False
+        backend_side.relay = IdleBackend(self, backend_side)
+        self._idle_backends.append(backend_side)
+        return True
 
     def backend_failed(self) -> None:
         """Count a backend connection that failed."""
@@ -110,9 +134,38 @@ class Proxy:
         """Close every connection and stop the worker threads."""
         for relay in list(self.connections):
             relay.close()
+        for backend_side in self._idle_backends:
+            backend_side.transport.loseConnection()
+        self._idle_backends.clear()
         if self._threads is not None:
             self._threads.stop()
             self._threads = None
+
+
+class IdleBackend:
+    """Stands for the relay of a kept backend connection: anything it does
+    while no client uses it (data, end of stream) ends it."""
+
+    passthrough = False
+    active = False
+
+    def __init__(self, proxy: Proxy, backend_side: Any):
+        self.proxy = proxy
+        self.backend_side = backend_side
+
+    def data_from(self, from_client: bool, data: bytes) -> None:
+        self._drop()
+
+    def end_from(self, from_client: bool, transport: Any) -> None:
+        self._drop()
+
+    def lost(self, from_client: bool, transport: Any) -> None:
+        self._drop()
+
+    def _drop(self) -> None:
+        if self.backend_side in self.proxy._idle_backends:
+            self.proxy._idle_backends.remove(self.backend_side)
+        self.backend_side.transport.loseConnection()
 
 
 def _cancel_timer(result: Any, timer: Any) -> Any:

@@ -41,6 +41,7 @@ class Relay:
         self.client.attach(client_transport)
         self.client_gate = PauseGate(client_transport)
         self.backend_gate: PauseGate | None = None
+        self.backend_side: Any = None
         self.slot = proxy.choose()
         self.passthrough = False
         self.closed = False
@@ -66,12 +67,16 @@ class Relay:
 
     def _connect_backend(self) -> None:
         self.client_gate.pause("connecting")
-        self._connecting = self.proxy.connect_backend(self)
-        self._connecting.addErrback(self._backend_failed)
+        connecting = self.proxy.connect_backend(self)
+        if not connecting.called:  # a reused connection is attached at once
+            self._connecting = connecting
+        connecting.addErrback(self._backend_failed)
 
-    def backend_connected(self, transport: Any) -> None:
+    def backend_connected(self, backend_side: Any) -> None:
         """The backend accepted: pass bytes both ways from now on."""
         self._connecting = None
+        self.backend_side = backend_side
+        transport = backend_side.transport
         if self.closed:
             transport.loseConnection()
             return
@@ -110,11 +115,16 @@ class Relay:
             self._gate(from_client).pause("buffer-full")
         self._want_call(from_client)
 
-    def end_from(self, from_client: bool) -> None:
+    def end_from(self, from_client: bool, transport: Any) -> None:
         """One side sent end-of-stream (a half-close)."""
+        if not from_client and transport is not self.backend.transport:
+            return
         self.active = True
         if not from_client and self._keeps_client():
             self._drop_backend()
+            return
+        if from_client and self.proxy.protocol.settings.get("reuse_socket"):
+            self.close()  # the client is done; its backend waits for the next one
             return
         source = self.client if from_client else self.backend
         source.deliver_end()
@@ -270,6 +280,25 @@ class Relay:
                 return
         self._schedule_idle_check()
 
+    def _park_backend(self) -> bool:
+        """With tcp's C{reuse_socket}, hand a healthy backend connection to
+        the proxy for its next client.
+
+        @return: C{True} when the connection was kept.
+        """
+        backend = self.backend
+        healthy = not (
+            backend._closed or backend.buffered or self._call is not None
+            or backend.transport.disconnected or backend.transport.disconnecting
+            or self._backend_gone or backend.end_seen
+        )
+        if not (healthy and self.proxy.protocol.settings.get("reuse_socket")):
+            return False
+        backend.transport.unregisterProducer()
+        self.backend_gate.resume("peer-full")
+        self.backend_gate.resume("buffer-full")
+        return self.proxy.park_backend(self.backend_side)
+
     def close(self) -> None:
         """End the connection: both sides closed once their written bytes
         are sent, waiting calls cancelled, threads woken."""
@@ -284,8 +313,9 @@ class Relay:
                 waiting.cancel()
         for side in (self.client, self.backend):
             side.deliver_end()
-            if side.transport is not None:
-                side.transport.loseConnection()
+        self.client.transport.loseConnection()
+        if self.backend.transport is not None and not self._park_backend():
+            self.backend.transport.loseConnection()
         self.proxy.connection_closed(self)
         self.log.info(
             "{proxy}: {peer} closed, handler={handler}",

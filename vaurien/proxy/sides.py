@@ -35,7 +35,7 @@ class ClientSide(Protocol):
             relay.data_from(True, data)
 
     def readConnectionLost(self) -> None:
-        self.relay.end_from(True)
+        self.relay.end_from(True, self.transport)
 
     def writeConnectionLost(self) -> None:
         """Nothing to do: the relay decided to half-close this side."""
@@ -53,7 +53,7 @@ class BackendSide(Protocol):
 
     def connectionMade(self) -> None:
         self.transport.bufferSize = self.relay.proxy.read_size
-        self.relay.backend_connected(self.transport)
+        self.relay.backend_connected(self)
 
     def dataReceived(self, data: bytes) -> None:
         relay = self.relay
@@ -64,8 +64,7 @@ class BackendSide(Protocol):
             relay.data_from(False, data)
 
     def readConnectionLost(self) -> None:
-        if self.transport is self.relay.backend.transport:
-            self.relay.end_from(False)
+        self.relay.end_from(False, self.transport)
 
     def writeConnectionLost(self) -> None:
         """Nothing to do: the relay decided to half-close this side."""
