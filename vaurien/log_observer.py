@@ -31,5 +31,6 @@ def log_observer(level: str, output: str) -> ILogObserver:
                 f"--log-output {output!r}: cannot open the file for writing: {e.strerror}."
                 " Give a writable file, or - for standard output."
             ) from None
-    predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.levelWithName(level))
+    twisted_level = LogLevel.levelWithName("warn" if level == "warning" else level)
+    predicate = LogLevelFilterPredicate(defaultLogLevel=twisted_level)
     return FilteringLogObserver(textFileLogObserver(stream), [predicate])
