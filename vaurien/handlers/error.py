@@ -29,39 +29,29 @@ class Error(NonBlockingHandler):
 
     def __init__(self, settings=None, proxy=None):
         super().__init__(settings, proxy)
-        self._calls = 0
+        self.calls = 0
 
-    def _counts(self, to_backend: bool) -> int:
-        """Count the call if it is one an error would answer: the request on
-        a framed protocol, the backend's data on tcp.
-
-        @return: the number of such calls so far, or 0 for any other call.
-        """
-        if to_backend != self.proxy.protocol.per_call:
-            return 0
-        self._calls += 1
-        return self._calls
+    def errs(self) -> bool:
+        """Whether the call just counted in L{calls} gets an error."""
+        return self.calls > self.option("warmup")
 
     def __call__(self, client_sock, backend_sock, to_backend):
-        if self._counts(to_backend) > self.option("warmup"):
-            return self.fail(client_sock, backend_sock, to_backend)
-        return self.forward(*self.sides(client_sock, backend_sock, to_backend))
-
-    def fail(self, client_sock, backend_sock, to_backend):
-        """Answer this call with an error."""
+        source, dest = self.sides(client_sock, backend_sock, to_backend)
         protocol = self.proxy.protocol
-        if to_backend:
-            if protocol.per_call:
-                request, _ = self.drain(client_sock)
-                client_sock.sendall(protocol.error_response(request))
-                return True
-            return self.forward(client_sock, backend_sock)
-        data, ended = self.drain(backend_sock)
-        if self.option("inject"):
-            middle = len(data) // 2
-            client_sock.sendall(data[:middle] + os.urandom(100) + data[middle:])
-        elif data:
-            client_sock.sendall(protocol.error_response(None))
+        if to_backend != protocol.per_call:
+            return self.forward(source, dest)
+        data, ended = self.drain(source)
+        if data:
+            self.calls += 1
+            if not self.errs():
+                dest.sendall(data)
+            elif to_backend:
+                client_sock.sendall(protocol.error_response(data))
+            elif self.option("inject"):
+                middle = len(data) // 2
+                dest.sendall(data[:middle] + os.urandom(100) + data[middle:])
+            else:
+                dest.sendall(protocol.error_response(None))
         if ended:
-            client_sock.shutdown(socket.SHUT_WR)
+            dest.shutdown(socket.SHUT_WR)
         return True

@@ -8,8 +8,8 @@ class Hang(NonBlockingHandler):
     """Swallows the client's data and never answers, like a server stopped
     in a debugger.
 
-    The connection stays open until the client gives up; it is not idle,
-    so the proxy's C{timeout} does not close it.
+    The connection stays open until the client closes it; the proxy's
+    idle C{timeout} does not close it.
     """
 
     name = "hang"
@@ -19,5 +19,5 @@ class Hang(NonBlockingHandler):
 
     def __call__(self, client_sock, backend_sock, to_backend):
         source, _ = self.sides(client_sock, backend_sock, to_backend)
-        self.drain(source)
-        return True
+        _, ended = self.drain(source)
+        return not (ended and to_backend)

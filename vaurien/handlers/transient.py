@@ -6,8 +6,8 @@ from vaurien.handlers.error import Error
 @Handler.register
 class Transient(Error):
     """Answers the first C{agitate} calls (counted as C{error} counts them,
-    across every connection of the proxy) with an error, as C{error} does, then lets every call
-    pass: a backend that recovers.
+    across every connection of the proxy) with an error, as C{error} does,
+    then lets every call pass: a backend that recovers.
     """
 
     name = "transient"
@@ -16,7 +16,5 @@ class Transient(Error):
         "inject": Error.options["inject"],
     }
 
-    def __call__(self, client_sock, backend_sock, to_backend):
-        if 0 < self._counts(to_backend) <= self.option("agitate"):
-            return self.fail(client_sock, backend_sock, to_backend)
-        return self.forward(*self.sides(client_sock, backend_sock, to_backend))
+    def errs(self) -> bool:
+        return self.calls <= self.option("agitate")

@@ -31,6 +31,8 @@ class HandlerSlot:
     @ivar in_thread: run in a worker thread (see L{runs_in_thread}).
     @ivar passthrough: the handler only passes bytes on; the proxy may join
         the connections without calling it.
+    @ivar holds_connection: the handler keeps connections open on purpose;
+        the idle timeout leaves them alone.
     """
 
     percent: int
@@ -38,6 +40,7 @@ class HandlerSlot:
     handler: Any
     in_thread: bool
     passthrough: bool
+    holds_connection: bool
 
     def call(self, client: Any, backend: Any, to_backend: bool, proxy: Any) -> Any:
         """Run the handler once, for C{proxy} (its reactor and threads).

@@ -9,13 +9,13 @@ from collections import Counter
 from typing import Any
 
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.endpoints import clientFromString, connectProtocol
+from twisted.internet.endpoints import clientFromString
 from twisted.internet.protocol import ServerFactory
 from twisted.python.threadpool import ThreadPool
 
 from vaurien.proxy.calls import HandlerSlot, runs_in_thread
 from vaurien.proxy.choice import HandlerChoice
-from vaurien.proxy.sides import BackendSide, ClientSide
+from vaurien.proxy.sides import BackendFactory, ClientSide
 from vaurien.settings import ProxySettings
 
 
@@ -74,6 +74,7 @@ class Proxy:
             handler=handler,
             in_thread=runs_in_thread(handler),
             passthrough=bool(getattr(handler, "passthrough", False)),
+            holds_connection=bool(getattr(handler, "holds_connection", False)),
         )
 
     def choose(self) -> HandlerSlot:
@@ -99,7 +100,7 @@ class Proxy:
                 backend_side.relay = relay
                 relay.backend_connected(backend_side)
                 return succeed(backend_side)
-        d = connectProtocol(self._backend, BackendSide(relay))
+        d = self._backend.connect(BackendFactory(relay))
         timeout = self.settings.timeout
         if timeout:
             timer = self.clock.callLater(timeout, d.cancel)

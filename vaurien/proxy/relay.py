@@ -199,6 +199,8 @@ class Relay:
                 return
             self._pending.popleft()
             source = self.client if to_backend else self.backend
+            if not source.buffered and (source.end_seen or not source.ended):
+                continue  # an earlier call already read what this one was for
             consumed_before = source.consumed
             self._call = True
             self.log.debug(
@@ -265,7 +267,7 @@ class Relay:
 
     def _idle_check(self) -> None:
         self._idle_timer = None
-        if self.active or self._call is not None:
+        if self.active or self._call is not None or self.slot.holds_connection:
             self.active = False
             self._idle_checks = 0
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.internet.interfaces import IHalfCloseableProtocol
-from twisted.internet.protocol import Protocol
+from twisted.internet.protocol import Factory, Protocol
 from zope.interface import implementer
 
 from vaurien.proxy.relay import Relay
@@ -71,3 +71,15 @@ class BackendSide(Protocol):
 
     def connectionLost(self, reason: Any = None) -> None:
         self.relay.lost(False, self.transport)
+
+
+class BackendFactory(Factory):
+    """Builds the backend side of one relay (quietly: one per connection)."""
+
+    noisy = False
+
+    def __init__(self, relay: Relay):
+        self.relay = relay
+
+    def buildProtocol(self, addr: Any) -> BackendSide:
+        return BackendSide(self.relay)
