@@ -112,7 +112,6 @@ class VaurienOptions(usage.Options):
     After L{parseOptions}, C{self.settings} holds the L{Settings}.
     """
 
-    synopsis = "[options]"
     longdesc = (
         "Vaurien, a chaos TCP proxy. Each --handler-NAME-OPTION is also"
         " --behavior-NAME-OPTION. Settings can come from an INI file"
@@ -127,7 +126,13 @@ class VaurienOptions(usage.Options):
     optFlags = [[s.option, None, s.doc] for s in _SETTINGS.values() if s.type is bool]
 
     def __init__(self) -> None:
-        self._plugin_options = _plugin_options()
+        """
+        @raise usage.UsageError: when a plugin's entry point cannot be used.
+        """
+        try:
+            self._plugin_options = _plugin_options()
+        except VaurienError as e:
+            raise usage.UsageError(str(e)) from None
         super().__init__()
 
     # usage.Options gathers options from class attributes; the plugin

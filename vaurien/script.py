@@ -29,8 +29,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
     @param argv: the arguments, without the program name (C{sys.argv[1:]}
         if C{None}).
     """
-    options = VaurienOptions()
     try:
+        options = VaurienOptions()
         options.parseOptions(argv)
         settings = options.settings
         globalLogBeginner.beginLoggingTo(
