@@ -56,7 +56,7 @@ class PluginRegistry:
         missing = [
             attribute
             for attribute in self.interface.names()
-            if attribute not in ("settings", "proxy") and not hasattr(cls, attribute)
+            if attribute not in ("settings", "proxy") and not _defines(cls, attribute)
         ]
         if missing:
             raise PluginError(
@@ -152,6 +152,12 @@ def import_dotted(path: str, kind: str) -> object:
                 ) from None
         return obj
     raise PluginError(f"{kind} {path!r}: no module named {parts[0]!r}")
+
+
+def _defines(cls: type, attribute: str) -> bool:
+    """C{True} when C{cls} or a base of its own (not C{object}) defines
+    C{attribute}: every class answers C{hasattr(cls, "__call__")}."""
+    return any(attribute in vars(base) for base in cls.__mro__ if base is not object)
 
 
 def _check_options(cls: type, where: str, kind: str) -> None:
