@@ -131,8 +131,7 @@ class Relay:
         if self.passthrough:
             other = self.backend if from_client else self.client
             other.shutdown(socket.SHUT_WR)
-            if self.client.ended and self.backend.ended:
-                self.close()
+            self._close_if_both_ended()
         else:
             self._want_call(from_client)
 
