@@ -1,0 +1,36 @@
+"""What protocol framers give: whole frames cut from a byte stream.
+
+A framer is fed the bytes of one direction of one connection as they
+arrive and returns the frames they complete, in order. It keeps only the
+bytes of the frame in progress, scans each byte a bounded number of times
+(never re-scanning a growing buffer), and raises L{FramingError} when the
+stream stops being framable, so that the connection can fall back to
+plain tcp.
+"""
+from __future__ import annotations
+
+from attrs import frozen
+
+
+class FramingError(Exception):
+    """The stream is not (or no longer) in the protocol's format."""
+
+
+@frozen
+class Frame:
+    """One request or one response, as bytes exactly as they were sent.
+
+    @ivar data: the frame's bytes.
+    @ivar command: for requests, the command or method in upper case
+        (C{b"GET"}, C{b"SET"}); C{None} for responses.
+    @ivar expects_reply: C{False} for a request that gets no response
+        (memcache's C{noreply}).
+    @ivar tunnel: after this frame the connection stops being framed
+        (Redis C{SUBSCRIBE}/C{MONITOR}, HTTP Upgrade): the rest passes as
+        plain tcp.
+    """
+
+    data: bytes
+    command: bytes | None = None
+    expects_reply: bool = True
+    tunnel: bool = False
