@@ -168,9 +168,9 @@ class SeedExampleTests(TestCase):
         self.assertEqual(received, b"HTTP/1.0 200 OK\r\n\r\nanswer:GET / HTTP/1.0\r\n\r\n")
         yield poll(lambda: not factory.proxy.connections)
 
-    @inlineCallbacks
-    def test_keep_alive_true_round_trips(self):
-        """With keep_alive, many exchanges share one connection."""
+    def keep_alive_proxy(self) -> int:
+        """A proxy to an echo backend through the seed's Dummy with
+        keep_alive; its port."""
         port, _ = start_proxy(
             self,
             proxy_settings(
@@ -179,6 +179,12 @@ class SeedExampleTests(TestCase):
                 handler_options={"dummy": {"keep_alive": True}},
             ),
         )
+        return port
+
+    @inlineCallbacks
+    def test_keep_alive_true_round_trips(self):
+        """With keep_alive, many exchanges share one connection."""
+        port = self.keep_alive_proxy()
         client = Collector()
         yield connect(port, client)
         for n in range(5):
@@ -192,14 +198,7 @@ class SeedExampleTests(TestCase):
     def test_keep_alive_true_keeps_every_byte(self):
         """In worker threads, 1 KiB per call, 256 KiB of random bytes come
         back intact."""
-        port, _ = start_proxy(
-            self,
-            proxy_settings(
-                echo_backend(self),
-                "100:tests.seed_example.Dummy",
-                handler_options={"dummy": {"keep_alive": True}},
-            ),
-        )
+        port = self.keep_alive_proxy()
         payload = os.urandom(256 * 1024)
         client = Collector()
         yield connect(port, client)
