@@ -101,10 +101,8 @@ class Proxy:
                 relay.backend_connected(backend_side)
                 return succeed(backend_side)
         d = self._backend.connect(BackendFactory(relay))
-        timeout = self.settings.timeout
-        if timeout:
-            timer = self.clock.callLater(timeout, d.cancel)
-            d.addBoth(_cancel_timer, timer)
+        if self.settings.timeout:
+            d.addTimeout(self.settings.timeout, self.clock)
         return d
 
     def park_backend(self, backend_side: Any) -> bool:
@@ -118,6 +116,11 @@ class Proxy:
         backend_side.relay = IdleBackend(self, backend_side)
         self._idle_backends.append(backend_side)
         return True
+
+    def unpark_backend(self, backend_side: Any) -> None:
+        """Forget a kept backend connection that went bad."""
+        if backend_side in self._idle_backends:
+            self._idle_backends.remove(backend_side)
 
     def backend_failed(self) -> None:
         """Count a backend connection that failed."""
@@ -164,15 +167,8 @@ class IdleBackend:
         self._drop()
 
     def _drop(self) -> None:
-        if self.backend_side in self.proxy._idle_backends:
-            self.proxy._idle_backends.remove(self.backend_side)
+        self.proxy.unpark_backend(self.backend_side)
         self.backend_side.transport.loseConnection()
-
-
-def _cancel_timer(result: Any, timer: Any) -> Any:
-    if timer.active():
-        timer.cancel()
-    return result
 
 
 class ProxyFactory(ServerFactory):
