@@ -79,3 +79,17 @@ class ChunkingTests(SynchronousTestCase):
         backend.makeConnection(backend_transport)
         self.assertEqual(client_transport.producerState, "producing")
         self.assertEqual(backend_transport.value(), b"early")
+
+    def test_backend_that_never_answers_times_out(self):
+        """A backend connection still pending after C{timeout} seconds is
+        given up: the client is closed and the failure counted."""
+        reactor = MemoryReactorClock()
+        factory = ProxyFactory(proxy_settings(1, "100:dummy", timeout=5.0), reactor)
+        client = factory.buildProtocol(LOOPBACK)
+        client_transport = StringTransport(peerAddress=LOOPBACK)
+        client.makeConnection(client_transport)
+        reactor.advance(4.9)
+        self.assertFalse(client_transport.disconnecting)
+        reactor.advance(0.2)
+        self.assertTrue(client_transport.disconnecting)
+        self.assertEqual(factory.proxy.backend_failures, 1)
