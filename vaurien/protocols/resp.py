@@ -1,0 +1,272 @@
+"""Framers for Redis' RESP: requests (RESP arrays and inline commands) and
+replies (RESP2 and RESP3).
+
+Both framers keep the bytes of the frame in progress plus a parse
+position: each token is parsed once, a line is searched for its end only
+in the bytes that arrived since the last search, and a bulk payload is
+skipped by its announced length, so framing is linear in the bytes fed.
+"""
+from __future__ import annotations
+
+import re
+
+from vaurien.protocols.framing import Frame, FramingError
+
+_LENGTH = re.compile(rb"-?[0-9]{1,19}\Z")
+_TUNNEL = frozenset({b"SUBSCRIBE", b"PSUBSCRIBE", b"SSUBSCRIBE", b"MONITOR"})
+_SIMPLE = frozenset(b"+-:_,#(")
+_BULK = frozenset(b"$!=")
+#: Aggregate type byte -> elements per announced unit.
+_AGGREGATE = {ord("*"): 1, ord("~"): 1, ord(">"): 1, ord("%"): 2, ord("|"): 2}
+_NULLABLE = frozenset(b"$*")
+
+
+def _length(text: bytes, limit: int, nullable: bool) -> int:
+    """Parse a length or count announced in a header line.
+
+    @param text: the header without its type byte.
+    @param limit: the largest value allowed.
+    @param nullable: whether C{-1} (RESP2 null) is allowed.
+    @raise FramingError: if C{text} is not a number in range.
+    """
+    if not _LENGTH.match(text):
+        raise FramingError(f"bad length {text[:32]!r}")
+    value = int(text)
+    if value > limit or value < -1 or (value == -1 and not nullable):
+        raise FramingError(f"length {value} out of range")
+    return value
+
+
+class _Reader:
+    """A buffer with a parse position, shared by both framers."""
+
+    def __init__(self, max_line: int) -> None:
+        """
+        @param max_line: the longest line (without its end) accepted.
+        """
+        self._buf = bytearray()
+        self._start = 0  # where the frame in progress begins
+        self._pos = 0  # where the next token begins
+        self._scan = 0  # where the search for the next line end resumes
+        self._max_line = max_line
+        self._frames: list[Frame] = []
+
+    @property
+    def pending(self) -> int:
+        """The number of bytes held for the frame in progress."""
+        return len(self._buf) - self._start
+
+    def feed(self, data: bytes) -> list[Frame]:
+        """Add bytes of the stream and return the frames they complete.
+
+        @raise FramingError: if the stream is not in the protocol's format.
+        """
+        self._buf += data
+        while self._advance():
+            pass
+        del self._buf[: self._start]
+        self._pos -= self._start
+        self._scan = max(self._scan - self._start, 0)
+        self._start = 0
+        frames, self._frames = self._frames, []
+        return frames
+
+    def _advance(self) -> bool:
+        """Consume one token; return C{False} when more bytes are needed."""
+        raise NotImplementedError()
+
+    def _line(self, end: bytes = b"\r\n") -> bytes | None:
+        """Consume the line at the parse position.
+
+        @param end: the line terminator.
+        @return: the line without its terminator, or C{None} if incomplete.
+        @raise FramingError: if the line is longer than allowed.
+        """
+        at = self._buf.find(end, max(self._pos, self._scan))
+        if at < 0:
+            if len(self._buf) - self._pos > self._max_line:
+                raise FramingError("line too long")
+            self._scan = max(self._pos, len(self._buf) - len(end) + 1)
+            return None
+        if at - self._pos > self._max_line:
+            raise FramingError("line too long")
+        line = bytes(self._buf[self._pos : at])
+        self._pos = self._scan = at + len(end)
+        return line
+
+    def _payload(self, size: int) -> bool:
+        """Consume a bulk payload of C{size} bytes and its CRLF.
+
+        @return: C{False} if it has not fully arrived yet.
+        @raise FramingError: if the payload is not followed by CRLF.
+        """
+        end = self._pos + size
+        if len(self._buf) < end + 2:
+            return False
+        if self._buf[end : end + 2] != b"\r\n":
+            raise FramingError("bulk string not followed by CRLF")
+        self._pos = self._scan = end + 2
+        return True
+
+    def _emit(self, command: bytes | None = None, expects_reply: bool = True) -> None:
+        """Cut the bytes from the frame start to the parse position."""
+        data = bytes(self._buf[self._start : self._pos])
+        tunnel = command in _TUNNEL
+        self._frames.append(Frame(data, command, expects_reply, tunnel))
+        self._start = self._pos
+
+
+class RespRequestFramer(_Reader):
+    """Frames client to server Redis traffic.
+
+    A request is a RESP array of bulk strings or an inline command (a
+    line of space separated words, ended by LF or CRLF as Redis accepts).
+    Its C{command} is its first word in upper case; empty requests
+    (C{*0}, C{*-1}, blank lines), which Redis ignores, get
+    C{command=None} and C{expects_reply=False}. The framer keeps framing
+    after a C{tunnel} frame: stopping is the caller's business.
+    """
+
+    def __init__(
+        self,
+        max_bulk: int = 512 * 1024 * 1024,
+        max_elements: int = 1024 * 1024,
+        max_inline: int = 64 * 1024,
+    ) -> None:
+        """
+        @param max_bulk: the longest bulk string accepted.
+        @param max_elements: the most elements accepted in an array.
+        @param max_inline: the longest line accepted.
+        """
+        super().__init__(max_inline)
+        self._max_bulk = max_bulk
+        self._max_elements = max_elements
+        self._remaining = 0  # elements left in the array in progress
+        self._bulk: int | None = None  # size of the awaited payload
+        self._command: bytes | None = None
+
+    def _advance(self) -> bool:
+        if self._bulk is not None:
+            return self._element()
+        if self._remaining:
+            return self._bulk_header()
+        if self._pos >= len(self._buf):
+            return False
+        if self._buf[self._pos] != ord("*"):
+            return self._inline()
+        line = self._line()
+        if line is None:
+            return False
+        self._remaining = max(_length(line[1:], self._max_elements, True), 0)
+        if not self._remaining:
+            self._emit(expects_reply=False)
+        return True
+
+    def _bulk_header(self) -> bool:
+        """Consume the C{$<size>} header of an array element."""
+        line = self._line()
+        if line is None:
+            return False
+        if line[:1] != b"$":
+            raise FramingError(f"expected a bulk string, got {line[:32]!r}")
+        self._bulk = _length(line[1:], self._max_bulk, False)
+        return True
+
+    def _element(self) -> bool:
+        """Consume the payload of an array element."""
+        assert self._bulk is not None
+        if not self._payload(self._bulk):
+            return False
+        if self._command is None:
+            self._command = bytes(self._buf[self._pos - 2 - self._bulk : self._pos - 2]).upper()
+        self._bulk = None
+        self._remaining -= 1
+        if not self._remaining:
+            self._emit(self._command)
+            self._command = None
+        return True
+
+    def _inline(self) -> bool:
+        """Consume an inline command."""
+        line = self._line(b"\n")
+        if line is None:
+            return False
+        words = line.split()
+        if words:
+            self._emit(words[0].upper())
+        else:
+            self._emit(expects_reply=False)
+        return True
+
+
+class RespReplyFramer(_Reader):
+    """Frames server to client Redis traffic, RESP2 and RESP3.
+
+    An attribute (C{|}) and the reply it annotates make one frame. Push
+    frames (C{>}), which answer no request, get C{command=b">"}; all
+    other frames get C{command=None}.
+    """
+
+    def __init__(
+        self,
+        max_bulk: int = 512 * 1024 * 1024,
+        max_elements: int = 1024 * 1024,
+        max_inline: int = 64 * 1024,
+    ) -> None:
+        """
+        @param max_bulk: the longest bulk string accepted.
+        @param max_elements: the most elements (or pairs) in an aggregate.
+        @param max_inline: the longest simple line accepted.
+        """
+        super().__init__(max_inline)
+        self._max_bulk = max_bulk
+        self._max_elements = max_elements
+        self._stack: list[int] = []  # elements left in each open aggregate
+        self._bulk: int | None = None  # size of the awaited payload
+        self._kind = 0  # type byte of the reply the frame carries
+
+    def _advance(self) -> bool:
+        if self._bulk is not None:
+            if not self._payload(self._bulk):
+                return False
+            self._bulk = None
+            self._value_done()
+            return True
+        line = self._line()
+        if line is None:
+            return False
+        if not line:
+            raise FramingError("empty line")
+        self._header(line[0], line[1:])
+        return True
+
+    def _header(self, kind: int, rest: bytes) -> None:
+        """Handle a header line of type byte C{kind}."""
+        if not self._stack or (self._stack == [1] and self._kind == ord("|")):
+            self._kind = kind
+        if kind in _SIMPLE:
+            self._value_done()
+        elif kind in _BULK:
+            size = _length(rest, self._max_bulk, kind in _NULLABLE)
+            if size < 0:
+                self._value_done()
+            else:
+                self._bulk = size
+        elif kind in _AGGREGATE:
+            count = _length(rest, self._max_elements, kind in _NULLABLE)
+            count = max(count, 0) * _AGGREGATE[kind] + (kind == ord("|"))
+            if count:
+                self._stack.append(count)
+            else:
+                self._value_done()
+        else:
+            raise FramingError(f"bad type byte {bytes([kind])!r}")
+
+    def _value_done(self) -> None:
+        """Account for a complete value; emit the frame it may complete."""
+        while self._stack:
+            self._stack[-1] -= 1
+            if self._stack[-1]:
+                return
+            self._stack.pop()
+        self._emit(b">" if self._kind == ord(">") else None)
