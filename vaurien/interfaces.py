@@ -41,12 +41,47 @@ class IProtocol(Interface):
     options = Attribute("Options, in the same form as L{IHandler.options}.")
     settings = Attribute("The protocol's loaded options (a mapping).")
     per_call = Attribute(
-        "C{True} when a handler is chosen for each request; C{False} when"
-        " one handler serves the whole connection."
+        "C{True} when the protocol frames requests and a handler is chosen"
+        " for each; C{False} when one handler serves the whole connection"
+        " and L{framing} is never asked for."
     )
+
+    def framing():
+        """Return a new L{IFraming} for one connection."""
 
     def error_response(request):
         """Return the bytes of an error reply in this protocol's language.
 
-        @param request: the request being answered (bytes), or C{None}.
+        @param request: the request being answered: its bytes, or C{None}
+            when the error replaces an answer on an unframed stream.
         """
+
+
+class IFraming(Interface):
+    """The framing of one connection: requests from the client, replies
+    from the backend, paired in order (FIFO).
+
+    Every method may raise C{vaurien.protocols.framing.FramingError}: the
+    stream stopped being framable and the rest of the connection passes as
+    plain tcp. Frames are C{vaurien.protocols.framing.Frame} objects whose
+    bytes are exactly the bytes received.
+    """
+
+    pending = Attribute("Bytes held for frames not yet complete.")
+
+    def feed_requests(data):
+        """Bytes from the client; return the requests they complete."""
+
+    def expect_reply(request):
+        """C{request} went to the backend: its reply comes next in order."""
+
+    def feed_replies(data):
+        """Bytes from the backend; return the replies they complete."""
+
+    def replies_ended():
+        """The backend ended its stream; return replies this completes
+        (an HTTP response delimited by the close)."""
+
+    def rewrite_request(request):
+        """Return the bytes to send the backend for C{request} (most
+        protocols send them as they are)."""

@@ -9,7 +9,9 @@ plain tcp.
 """
 from __future__ import annotations
 
-from attrs import frozen
+from typing import Any
+
+from attrs import field, frozen
 
 
 class FramingError(Exception):
@@ -28,9 +30,14 @@ class Frame:
     @ivar tunnel: after this frame the connection stops being framed
         (Redis C{SUBSCRIBE}/C{MONITOR}, HTTP Upgrade): the rest passes as
         plain tcp.
+    @ivar target: for HTTP requests, the request target (C{b"/api/x"}).
+    @ivar meta: what the framing keeps about the frame for itself (an
+        HTTP request's method, to read its response), opaque to others.
     """
 
     data: bytes
     command: bytes | None = None
     expects_reply: bool = True
     tunnel: bool = False
+    target: bytes | None = None
+    meta: Any = field(default=None, eq=False)

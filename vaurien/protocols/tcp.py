@@ -37,6 +37,10 @@ class TCP:
     def __init__(self, settings: dict[str, Any] | None = None):
         self.settings = dict(settings or {})
 
+    def framing(self):
+        """tcp frames nothing: the proxy never asks (C{per_call} is false)."""
+        raise NotImplementedError("tcp does not frame; per_call is False")
+
     def error_response(self, request: bytes | None) -> bytes:
         """1,000 random bytes."""
         return os.urandom(1000)
