@@ -30,6 +30,9 @@ class Frame:
     @ivar tunnel: after this frame the connection stops being framed
         (Redis C{SUBSCRIBE}/C{MONITOR}, HTTP Upgrade): the rest passes as
         plain tcp.
+    @ivar faultable: C{False} for a request no fault may touch (Redis
+        connection set-up: clients take a failed handshake for a dead
+        server); it always gets C{dummy}.
     @ivar target: for HTTP requests, the request target (C{b"/api/x"}).
     @ivar meta: what the framing keeps about the frame for itself (an
         HTTP request's method, to read its response), opaque to others.
@@ -39,5 +42,6 @@ class Frame:
     command: bytes | None = None
     expects_reply: bool = True
     tunnel: bool = False
+    faultable: bool = True
     target: bytes | None = None
     meta: Any = field(default=None, eq=False)
