@@ -82,6 +82,11 @@ class IFraming(Interface):
         """The backend ended its stream; return replies this completes
         (an HTTP response delimited by the close)."""
 
+    def unframed():
+        """Return C{(from_client, from_backend)}: the bytes held and not
+        given out in frames, when framing stops (a tunnel, or after a
+        C{FramingError}: every byte fed since the last frames returned)."""
+
     def rewrite_request(request):
         """Return the bytes to send the backend for C{request} (most
         protocols send them as they are)."""

@@ -70,6 +70,11 @@ class _LineFramer:
         self._compact()
         return frames
 
+    def held(self) -> bytes:
+        """The bytes not given out in frames: the frame in progress, or
+        after a L{FramingError} every byte fed since the last frames."""
+        return bytes(self._buf)
+
     def _compact(self) -> None:
         """Drop the bytes of the frames already given out."""
         shift = self._start

@@ -56,6 +56,11 @@ class _Reader:
         """The number of bytes held for the frame in progress."""
         return len(self._buf) - self._start
 
+    def held(self) -> bytes:
+        """The bytes not given out in frames: the frame in progress, or
+        after a L{FramingError} every byte fed since the last frames."""
+        return bytes(self._buf)
+
     def feed(self, data: bytes) -> list[Frame]:
         """Add bytes of the stream and return the frames they complete.
 
