@@ -37,6 +37,11 @@ class TransportSocket:
     """One side of a proxied connection, with the socket methods handlers use.
 
     @ivar blocking: C{True} while a handler runs in a worker thread.
+    @ivar framed: C{True} during a call on a framed protocol: the buffer
+        holds one frame, and C{recv} past it raises C{BlockingIOError}
+        even in a thread (the next frame is another call's).
+    @ivar write_to: where C{sendall} writes instead of the transport, when
+        the proxy orders a call's writes (framed protocols).
     @ivar _closed: the seed's flag: set when this side was closed by a
         handler (handlers may set it themselves).
     """
@@ -58,6 +63,8 @@ class TransportSocket:
         self._closed = False
         self.transport: Any = None
         self.blocking = False
+        self.framed = False
+        self.write_to: Callable[[bytes], None] | None = None
 
     # -- the proxy's side -------------------------------------------------
 
@@ -103,7 +110,7 @@ class TransportSocket:
         @raise TimeoutError: in a thread, when C{settimeout}'s time passed.
         """
         with self._condition:
-            waits = self.blocking and self._timeout != 0.0
+            waits = self.blocking and self._timeout != 0.0 and not self.framed
             if waits and not self._condition.wait_for(
                 self._readable, self._timeout
             ):
@@ -134,6 +141,9 @@ class TransportSocket:
 
         @raise BrokenPipeError: when this side's connection is gone.
         """
+        if self.write_to is not None:
+            self._call_in_reactor(self.write_to, bytes(data))
+            return
         if self.transport is None or self.transport.disconnected:
             raise BrokenPipeError(32, "Broken pipe")
         self._call_in_reactor(self.transport.write, bytes(data))

@@ -42,7 +42,7 @@ class Relay:
         self.client_gate = PauseGate(client_transport)
         self.backend_gate: PauseGate | None = None
         self.backend_side: Any = None
-        self.slot = proxy.choose()
+        self.slot = self._connection_slot()
         self.passthrough = False
         self.closed = False
         self.active = False
@@ -50,9 +50,27 @@ class Relay:
         self._backend_gone = False
         self._pending: deque[bool] = deque()
         self._call: Any = None
+        self._calling: Any = None
         self._idle_checks = 0
         self._idle_timer: Any = None
         self.peer = self.client.getpeername()
+
+    # -- what the framed relay does differently ----------------------------
+
+    def _connection_slot(self) -> Any:
+        """The handler slot serving the whole connection."""
+        return self.proxy.choose()
+
+    def _handler_label(self) -> str:
+        return self.slot.name
+
+    def _joins_directly(self) -> bool:
+        """Whether bytes may go transport to transport, no handler called."""
+        return self.slot.passthrough
+
+    def _holds_connection(self) -> bool:
+        """Whether the idle timeout must leave the connection alone."""
+        return self.slot.holds_connection
 
     # -- opening ----------------------------------------------------------
 
@@ -60,7 +78,7 @@ class Relay:
         """Open the backend connection; the client waits for it."""
         self.log.info(
             "{proxy}: {peer} connected, handler={handler}",
-            proxy=self.proxy.name, peer=self.peer, handler=self.slot.name,
+            proxy=self.proxy.name, peer=self.peer, handler=self._handler_label(),
         )
         self._schedule_idle_check()
         self._connect_backend()
@@ -87,7 +105,7 @@ class Relay:
             client_transport.unregisterProducer()
         client_transport.registerProducer(self.backend_gate.producer_for_peer(), True)
         transport.registerProducer(self.client_gate.producer_for_peer(), True)
-        self.passthrough = self.slot.passthrough and not self.proxy.protocol.per_call
+        self.passthrough = self._joins_directly()
         self.client_gate.resume("connecting")
         if self.passthrough and self.client.buffered:
             transport.write(self.client.recv(self.client.buffered))
@@ -200,28 +218,32 @@ class Relay:
             source = self.client if to_backend else self.backend
             if not source.buffered and (source.end_seen or not source.ended):
                 continue  # an earlier call already read what this one was for
-            consumed_before = source.consumed
-            self._call = True
-            self.log.debug(
-                "{proxy}: {peer} call {handler} to_backend={to_backend}",
-                proxy=self.proxy.name, peer=self.peer, handler=self.slot.name,
-                to_backend=to_backend,
-            )
-            try:
-                result = self.slot.call(self.client, self.backend, to_backend, self.proxy)
-            except Exception:
-                self._call = None
-                self._handler_failed(Failure())
-                return
-            if isinstance(result, Deferred):
-                self._call = result
-                result.addCallbacks(
-                    self._call_done, self._call_failed,
-                    callbackArgs=(to_backend, consumed_before),
-                )
-                return
+            self._invoke(self.slot, to_backend, source.consumed)
+
+    def _invoke(self, slot: Any, to_backend: bool, consumed_before: int) -> None:
+        """Run one handler call; L{_after_call} follows when it is done."""
+        self._call = True
+        self._calling = slot
+        self.log.debug(
+            "{proxy}: {peer} call {handler} to_backend={to_backend}",
+            proxy=self.proxy.name, peer=self.peer, handler=slot.name,
+            to_backend=to_backend,
+        )
+        try:
+            result = slot.call(self.client, self.backend, to_backend, self.proxy)
+        except Exception:
             self._call = None
-            self._after_call(result, to_backend, consumed_before)
+            self._handler_failed(Failure())
+            return
+        if isinstance(result, Deferred):
+            self._call = result
+            result.addCallbacks(
+                self._call_done, self._call_failed,
+                callbackArgs=(to_backend, consumed_before),
+            )
+            return
+        self._call = None
+        self._after_call(result, to_backend, consumed_before)
 
     def _call_done(self, result: Any, to_backend: bool, consumed_before: int) -> None:
         self._call = None
@@ -238,7 +260,7 @@ class Relay:
             return
         self.log.failure(
             "{proxy}: handler {handler} failed; closing {peer}",
-            failure, proxy=self.proxy.name, handler=self.slot.name, peer=self.peer,
+            failure, proxy=self.proxy.name, handler=self._calling.name, peer=self.peer,
         )
         self.close()
 
@@ -266,7 +288,7 @@ class Relay:
 
     def _idle_check(self) -> None:
         self._idle_timer = None
-        if self.active or self._call is not None or self.slot.holds_connection:
+        if self.active or self._call is not None or self._holds_connection():
             self.active = False
             self._idle_checks = 0
         else:
@@ -320,5 +342,5 @@ class Relay:
         self.proxy.connection_closed(self)
         self.log.info(
             "{proxy}: {peer} closed, handler={handler}",
-            proxy=self.proxy.name, peer=self.peer, handler=self.slot.name,
+            proxy=self.proxy.name, peer=self.peer, handler=self._handler_label(),
         )
