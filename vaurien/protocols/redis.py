@@ -1,0 +1,150 @@
+"""redis: RESP2 and RESP3 framed by command; errors answer as Redis does."""
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import evolve
+from zope.interface import implementer
+
+from vaurien.interfaces import IFraming, IProtocol
+from vaurien.protocols import Protocol
+from vaurien.protocols.framing import Frame, FramingError
+from vaurien.protocols.pairing import PairedFraming
+from vaurien.protocols.resp import RespReplyFramer, RespRequestFramer
+
+_SETUP = frozenset({b"HELLO", b"AUTH", b"SELECT"})
+_CLIENT_SETUP = ([b"CLIENT", b"SETNAME"], [b"CLIENT", b"SETINFO"])
+
+
+def _words(data: bytes, count: int) -> list[bytes]:
+    """The first C{count} words of a whole request frame, in upper case.
+
+    @param data: a RESP array of bulk strings or an inline command.
+    """
+    if data[:1] != b"*":
+        return [word.upper() for word in data.split(None, count)[:count]]
+    words: list[bytes] = []
+    pos = data.index(b"\r\n") + 2
+    while len(words) < count and pos < len(data):
+        end = data.index(b"\r\n", pos)
+        start = end + 2
+        size = int(data[pos + 1 : end])
+        words.append(data[start : start + size].upper())
+        pos = start + size + 2
+    return words
+
+
+@implementer(IFraming)
+class RedisFraming(PairedFraming):
+    """The framing of one Redis connection.
+
+    Connection set-up (C{HELLO}, C{AUTH}, C{SELECT}, C{CLIENT
+    SETNAME}/C{SETINFO}) is not faultable unless asked. C{CLIENT REPLY
+    OFF}/C{SKIP} silence the server: the requests it will not answer get
+    C{expects_reply=False}. RESP3 push frames answer no request.
+    """
+
+    def __init__(self, fault_setup: bool = False) -> None:
+        """
+        @param fault_setup: let faults touch connection set-up.
+        """
+        super().__init__(RespRequestFramer(), RespReplyFramer())
+        self._fault_setup = fault_setup
+        self._expected = 0
+        self._replies_off = False
+        self._skip_next = False
+        self._stray = b""  # replies cut but not given out: they answer nothing
+
+    def feed_requests(self, data: bytes) -> list[Frame]:
+        return [self._mark(frame) for frame in super().feed_requests(data)]
+
+    def _mark(self, frame: Frame) -> Frame:
+        """Set what the framer cannot know alone on a request."""
+        if frame.command is None:
+            return frame
+        words = _words(frame.data, 3) if frame.command == b"CLIENT" else [frame.command]
+        changes: dict[str, bool] = {}
+        if not self._fault_setup and (words[0] in _SETUP or words[:2] in _CLIENT_SETUP):
+            changes["faultable"] = False
+        if self._silenced(words):
+            changes["expects_reply"] = False
+        return evolve(frame, **changes) if changes else frame
+
+    def _silenced(self, words: list[bytes]) -> bool:
+        """Whether the server will not answer the request of C{words},
+        following C{CLIENT REPLY ON|OFF|SKIP} as Redis does."""
+        if words[:2] == [b"CLIENT", b"REPLY"] and len(words) == 3:
+            if words[2] == b"ON":
+                self._replies_off = self._skip_next = False
+                return False
+            if words[2] == b"OFF":
+                self._replies_off = True
+                return True
+            if words[2] == b"SKIP":
+                self._skip_next = not self._replies_off
+                return True
+        silenced = self._replies_off or self._skip_next
+        self._skip_next = False
+        return silenced
+
+    def expect_reply(self, request: Frame) -> None:
+        self._expected += 1
+
+    def feed_replies(self, data: bytes) -> list[Frame]:
+        """Bytes from the backend; return the replies they complete, push
+        frames included.
+
+        @raise FramingError: a reply came that no request awaits.
+        """
+        frames = super().feed_replies(data)
+        expected = self._expected - sum(frame.command != b">" for frame in frames)
+        if expected < 0:
+            self._stray = b"".join(frame.data for frame in frames)
+            self.pending += len(self._stray)
+            raise FramingError("redis reply to no request")
+        self._expected = expected
+        return frames
+
+    def unframed(self) -> tuple[bytes, bytes]:
+        """The bytes held, C{(from_client, from_backend)}, replies to no
+        request included."""
+        requests, replies = super().unframed()
+        return requests, self._stray + replies
+
+
+@Protocol.register
+@implementer(IProtocol)
+class Redis:
+    """Redis: one call per command; an injected error is a Redis error
+    reply (C{-ERR ...}), after which the connection goes on."""
+
+    name = "redis"
+    options = {
+        "error_prefix": (
+            "First word of injected errors, e.g. LOADING, READONLY, OOM, BUSY",
+            str,
+            "ERR",
+        ),
+        "error_message": ("Message of injected errors", str, "Vaurien injected error"),
+        "fault_setup": (
+            "Let faults touch connection set-up: HELLO, AUTH, SELECT, CLIENT SETNAME/SETINFO",
+            bool,
+            False,
+        ),
+    }
+    per_call = True
+
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        self.settings = dict(settings or {})
+
+    def _option(self, name: str) -> Any:
+        return self.settings.get(name, self.options[name][2])
+
+    def framing(self) -> RedisFraming:
+        """A new framing for one connection."""
+        return RedisFraming(bool(self._option("fault_setup")))
+
+    def error_response(self, request: bytes | None) -> bytes:
+        """C{-PREFIX message}, on one line whatever the options hold."""
+        text = f"-{self._option('error_prefix')} {self._option('error_message')}"
+        return " ".join(text.splitlines()).encode() + b"\r\n"
