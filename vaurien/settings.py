@@ -6,6 +6,7 @@ already been converted and checked.
 """
 from __future__ import annotations
 
+import re
 from types import MappingProxyType
 from typing import Any, Mapping
 
@@ -17,6 +18,31 @@ def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 @frozen
+class Targets:
+    """Which framed requests a handler entry applies to; other requests
+    get C{dummy}. Empty criteria match everything.
+
+    @ivar commands: Redis or memcache commands, upper case (C{b"GET"}).
+    @ivar methods: HTTP methods, upper case (C{b"POST"}).
+    @ivar paths: a regular expression searched in the HTTP request target.
+    """
+
+    commands: frozenset[bytes] = frozenset()
+    methods: frozenset[bytes] = frozenset()
+    paths: re.Pattern[bytes] | None = None
+
+    def matches(self, request: Any) -> bool:
+        """Whether the framed C{request} is one this entry applies to."""
+        if self.commands and request.command not in self.commands:
+            return False
+        if self.methods and request.command not in self.methods:
+            return False
+        if self.paths is not None:
+            return request.target is not None and self.paths.search(request.target) is not None
+        return True
+
+
+@frozen
 class HandlerEntry:
     """One entry of C{--handler 20:delay,5:error}.
 
@@ -24,12 +50,14 @@ class HandlerEntry:
     @ivar name: the name the entry is known by (counters, logs, the API).
     @ivar handler_class: the class providing L{vaurien.interfaces.IHandler}.
     @ivar options: every option of the handler, defaults filled in.
+    @ivar targets: the requests it applies to (framed protocols).
     """
 
     percent: int
     name: str
     handler_class: type
     options: Mapping[str, Any] = field(converter=_frozen_mapping, factory=dict)
+    targets: Targets = Targets()
 
 
 @frozen

@@ -8,6 +8,8 @@ from attrs import frozen
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThreadPool
 
+from vaurien.settings import Targets
+
 
 def runs_in_thread(handler: Any) -> bool:
     """C{True} for a handler written for blocking sockets.
@@ -33,6 +35,7 @@ class HandlerSlot:
         the connections without calling it.
     @ivar holds_connection: the handler keeps connections open on purpose;
         the idle timeout leaves them alone.
+    @ivar targets: the framed requests it applies to.
     """
 
     percent: int
@@ -41,6 +44,7 @@ class HandlerSlot:
     in_thread: bool
     passthrough: bool
     holds_connection: bool
+    targets: Targets = Targets()
 
     def call(self, client: Any, backend: Any, to_backend: bool, proxy: Any) -> Any:
         """Run the handler once, for C{proxy} (its reactor and threads).

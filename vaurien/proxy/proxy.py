@@ -15,8 +15,11 @@ from twisted.python.threadpool import ThreadPool
 
 from vaurien.proxy.calls import HandlerSlot, runs_in_thread
 from vaurien.proxy.choice import HandlerChoice
+from vaurien.handlers import Handler
+from vaurien.proxy.framed_relay import FramedRelay
+from vaurien.proxy.relay import Relay
 from vaurien.proxy.sides import BackendFactory, ClientSide
-from vaurien.settings import ProxySettings
+from vaurien.settings import HandlerEntry, ProxySettings
 
 
 #: Most backend connections kept for reuse (tcp's C{reuse_socket}).
@@ -59,6 +62,7 @@ class Proxy:
         self._choice = HandlerChoice(
             [self._slot(entry) for entry in settings.handlers], settings.seed
         )
+        self.dummy_slot = self._slot(HandlerEntry(0, "dummy", Handler.get("dummy")))
         self._backend = clientFromString(reactor, settings.backend)
         self._threads: ThreadPool | None = None
         self._idle_backends: list[Any] = []
@@ -75,13 +79,30 @@ class Proxy:
             in_thread=runs_in_thread(handler),
             passthrough=bool(getattr(handler, "passthrough", False)),
             holds_connection=bool(getattr(handler, "holds_connection", False)),
+            targets=entry.targets,
         )
 
     def choose(self) -> HandlerSlot:
-        """The handler slot for the next call, counted."""
+        """The handler slot for the next connection or call, counted."""
         slot = self._choice.choose()
         self.calls[slot.name] += 1
         return slot
+
+    def choose_for(self, request: Any) -> HandlerSlot:
+        """The handler slot for one framed request, counted: C{dummy} for a
+        request no fault may touch, or that the chosen handler does not
+        target."""
+        slot = self._choice.choose() if request.faultable else self.dummy_slot
+        if not slot.targets.matches(request):
+            slot = self.dummy_slot
+        self.calls[slot.name] += 1
+        return slot
+
+    def new_relay(self, client_transport: Any) -> Relay:
+        """The relay for a new client connection, as the protocol needs."""
+        if self.protocol.per_call:
+            return FramedRelay(self, client_transport)
+        return Relay(self, client_transport)
 
     @property
     def threads(self) -> ThreadPool:

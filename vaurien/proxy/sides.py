@@ -22,7 +22,7 @@ class ClientSide(Protocol):
 
     def connectionMade(self) -> None:
         self.transport.bufferSize = self.proxy.read_size
-        self.relay = Relay(self.proxy, self.transport)
+        self.relay = self.proxy.new_relay(self.transport)
         self.proxy.connection_opened(self.relay)
         self.relay.start()
 

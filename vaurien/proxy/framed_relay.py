@@ -1,0 +1,329 @@
+"""The life of a connection on a protocol that frames its traffic (http,
+redis, memcache): a handler chosen per request, answers kept in request
+order, and a fall-back to plain tcp when framing stops.
+
+Requests are framed as they arrive and each gets a L{Call} with its own
+handler. The handler runs twice: once for the request (C{to_backend}
+true: the client wrapper holds exactly that request), and, when it sent
+the request on, once for the backend's reply (the backend wrapper holds
+exactly that reply). Requests are pipelined: the next request is handled
+without waiting for the previous reply. Whatever a call writes to the
+client is held until every earlier call has been answered, so replies
+reach the client in request order even when a fault answers a request at
+once. A call that neither sends its request on nor answers it (C{hang})
+holds every later answer back, as a hung server would.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from attrs import Factory, define
+from twisted.logger import Logger
+
+from vaurien.protocols.framing import Frame, FramingError
+from vaurien.proxy.relay import Relay
+
+#: Most bytes held for one frame in progress: past it, framing stops and
+#: the rest of the connection passes as plain tcp.
+MAX_FRAME = 64 << 20
+
+
+@define
+class Call:
+    """One request, its handler and what is owed to the client for it.
+
+    @ivar request: the request frame.
+    @ivar slot: the handler slot chosen for it.
+    @ivar answer: bytes for the client, held until earlier calls are done.
+    @ivar forwarded: the handler sent the request to the backend.
+    @ivar reply: the backend's reply, once it came.
+    @ivar complete: nothing more will be written for this call.
+    """
+
+    request: Frame
+    slot: Any
+    answer: bytearray = Factory(bytearray)
+    forwarded: bool = False
+    reply: Frame | None = None
+    complete: bool = False
+
+
+@define
+class _Work:
+    """A handler call waiting to run: the request or the reply of C{call}.
+
+    @ivar again: the handler left bytes of the frame unread after reading
+        some: it is called again with what is left, not given it anew.
+    """
+
+    call: Call
+    is_request: bool
+    again: bool = False
+
+    @property
+    def frame(self) -> Frame:
+        return self.call.request if self.is_request else self.call.reply
+
+
+class FramedRelay(Relay):
+    """A connection whose protocol frames requests and replies."""
+
+    log = Logger()
+
+    def __init__(self, proxy: Any, client_transport: Any):
+        super().__init__(proxy, client_transport)
+        self.framing = proxy.protocol.framing()
+        self.client.framed = self.backend.framed = True
+        self._calls: deque[Call] = deque()
+        self._awaiting: deque[Call] = deque()
+        self._work: deque[_Work] = deque()
+        self._queued = 0
+        self._tunnel = False
+        self._switching = False
+        self._raw = {True: bytearray(), False: bytearray()}
+        self._ending = False
+        self._current: _Work | None = None
+
+    def _connection_slot(self) -> Any:
+        return None
+
+    def _handler_label(self) -> str:
+        return "per call"
+
+    def _joins_directly(self) -> bool:
+        return self._tunnel
+
+    def _holds_connection(self) -> bool:
+        return bool(self._calls)
+
+    # -- bytes arriving ---------------------------------------------------
+
+    def data_from(self, from_client: bool, data: bytes) -> None:
+        """Frame the bytes; queue a call for each request or reply."""
+        self.active = True
+        if self._switching:
+            self._raw[from_client] += data
+            return
+        try:
+            if from_client:
+                frames = self.framing.feed_requests(data)
+            else:
+                frames = self.framing.feed_replies(data)
+        except FramingError as e:
+            self._fall_back(str(e))
+            return
+        for frame in frames:
+            if from_client:
+                self._new_request(frame)
+            else:
+                self._new_reply(frame)
+        if self.framing.pending > MAX_FRAME:
+            self._fall_back(f"a frame larger than {MAX_FRAME} bytes")
+            return
+        self._run_calls()
+
+    def _new_request(self, request: Frame) -> None:
+        call = Call(request, self.proxy.choose_for(request))
+        self._calls.append(call)
+        self._queue(_Work(call, True))
+
+    def _new_reply(self, reply: Frame) -> None:
+        if reply.command == b">":  # a RESP3 push: out of band, answers nothing
+            self.client.transport.write(reply.data)
+            return
+        if not self._awaiting:
+            self._fall_back("a reply to no request")
+            return
+        call = self._awaiting.popleft()
+        call.reply = reply
+        self._queue(_Work(call, False))
+
+    def _queue(self, work: _Work) -> None:
+        self._work.append(work)
+        self._queued += len(work.frame.data)
+        if self._queued > self.proxy.settings.max_buffer:
+            self.client_gate.pause("buffer-full")
+            if self.backend_gate is not None:
+                self.backend_gate.pause("buffer-full")
+
+    def _dequeue(self, work: _Work) -> None:
+        self._queued -= len(work.frame.data)
+        if self._queued <= self.proxy.settings.max_buffer:
+            self.client_gate.resume("buffer-full")
+            if self.backend_gate is not None:
+                self.backend_gate.resume("buffer-full")
+
+    # -- handler calls ----------------------------------------------------
+
+    def _run_calls(self) -> None:
+        if self._tunnel:
+            return super()._run_calls()
+        while self._work and self._call is None and not self.closed:
+            work = self._work[0]
+            if work.is_request and self.backend.transport is None:
+                if self._connecting is None:
+                    self._connect_backend()
+                return
+            self._work.popleft()
+            self._current = work
+            source = self.client if work.is_request else self.backend
+            if not work.again:
+                self._dequeue(work)
+                source.deliver(
+                    self.framing.rewrite_request(work.frame) if work.is_request
+                    else work.frame.data
+                )
+            self._route_writes(work)
+            self._invoke(work.call.slot, work.is_request, source.consumed)
+        self._close_if_done()
+
+    def _route_writes(self, work: _Work) -> None:
+        call = work.call
+        self.client.write_to = lambda data: self._answer(call, data)
+        if work.is_request:
+            self.backend.write_to = lambda data: self._forward(call, data)
+
+    def _answer(self, call: Call, data: bytes) -> None:
+        if call.request.expects_reply:
+            call.answer += data
+            self._flush()
+
+    def _forward(self, call: Call, data: bytes) -> None:
+        if self.backend.transport is None:
+            raise BrokenPipeError(32, "Broken pipe")
+        call.forwarded = True
+        self.backend.transport.write(data)
+
+    def _after_call(self, result: Any, to_backend: bool, consumed_before: int) -> None:
+        work = self._current
+        self.client.write_to = self.backend.write_to = None
+        if self.closed:
+            return
+        if result is False and not self.proxy.settings.stay_connected:
+            self.close()
+            return
+        source = self.client if to_backend else self.backend
+        if source.buffered:
+            if source.consumed != consumed_before:
+                self._work.appendleft(_Work(work.call, to_backend, again=True))
+                return
+            source.recv(source.buffered)  # what the handler left is dropped
+        call = work.call
+        if not to_backend:
+            call.complete = True
+        elif call.forwarded and call.request.expects_reply:
+            self._expect(call)
+        elif call.forwarded or call.answer or not call.request.expects_reply:
+            call.complete = True
+        self._flush()
+        if to_backend and call.request.tunnel:
+            self._fall_back(f"{call.request.command!r} makes it a tunnel")
+        elif self._switching:
+            self._switch_to_tcp()
+
+    def _expect(self, call: Call) -> None:
+        try:
+            self.framing.expect_reply(call.request)
+        except FramingError as e:
+            self._fall_back(str(e))
+            return
+        self._awaiting.append(call)
+
+    def _flush(self) -> None:
+        """Write the answers owed, in request order."""
+        while self._calls:
+            head = self._calls[0]
+            if head.answer:
+                self.client.transport.write(bytes(head.answer))
+                head.answer.clear()
+            if not head.complete:
+                return
+            self._calls.popleft()
+
+    def _close_if_done(self) -> None:
+        if self._work or self._call is not None or self.closed or self._tunnel:
+            return
+        if self._ending or (self.client.ended and not self._awaiting):
+            self.close()
+
+    # -- ends of streams --------------------------------------------------
+
+    def end_from(self, from_client: bool, transport: Any) -> None:
+        if self._tunnel:
+            return super().end_from(from_client, transport)
+        self.active = True
+        if from_client:
+            self.client.deliver_end()
+            self._close_if_done()
+        elif transport is self.backend.transport:
+            self._backend_ended()
+
+    def lost(self, from_client: bool, transport: Any) -> None:
+        if self._tunnel or from_client:
+            return super().lost(from_client, transport)
+        if not self.closed and transport is self.backend.transport:
+            self._backend_ended()
+
+    def _backend_ended(self) -> None:
+        """The backend closed: finish its last reply; keep the client if
+        no reply is owed (its next request opens a new connection)."""
+        try:
+            replies = self.framing.replies_ended()
+        except FramingError:
+            replies = []
+        for reply in replies:
+            self._new_reply(reply)
+        transport = self.backend.transport
+        self.backend.detach()
+        self.backend_gate = None
+        if self.client.transport.producer is not None:
+            self.client.transport.unregisterProducer()
+        transport.loseConnection()
+        self._ending = bool(self._awaiting)
+        self._run_calls()
+
+    # -- falling back to tcp ------------------------------------------------
+
+    def _fall_back(self, reason: str) -> None:
+        """Stop framing: once the running call is done, the rest of the
+        connection passes as plain tcp."""
+        if self._switching or self._tunnel:
+            return
+        self.log.info(
+            "{proxy}: {peer} framing stops ({reason}); the rest passes as tcp",
+            proxy=self.proxy.name, peer=self.peer, reason=reason,
+        )
+        self._switching = True
+        if self._call is None:
+            self._switch_to_tcp()
+
+    def _switch_to_tcp(self) -> None:
+        held_client, held_backend = self.framing.unframed()
+        to_backend = [w.frame.data for w in self._work if w.is_request and not w.again]
+        to_client = [w.frame.data for w in self._work if not w.is_request and not w.again]
+        self._work.clear()
+        self._dequeue_all()
+        for call in self._calls:
+            self.client.transport.write(bytes(call.answer))
+        self._calls.clear()
+        self._awaiting.clear()
+        self.client.framed = self.backend.framed = False
+        self._switching = False
+        self._tunnel = True
+        self.slot = self.proxy.dummy_slot
+        self.client.transport.write(b"".join(to_client) + held_backend + self._raw[False])
+        raw_to_backend = b"".join(to_backend) + held_client + self._raw[True]
+        if self.backend.transport is None:
+            self.client.deliver(raw_to_backend)
+            self._want_call(True)
+        else:
+            self.backend.transport.write(raw_to_backend)
+            self.passthrough = True
+        self._raw = {True: bytearray(), False: bytearray()}
+
+    def _dequeue_all(self) -> None:
+        self._queued = 0
+        self.client_gate.resume("buffer-full")
+        if self.backend_gate is not None:
+            self.backend_gate.resume("buffer-full")
