@@ -20,7 +20,12 @@ from vaurien.errors import ConfigError, VaurienError
 from vaurien.handlers import Handler
 from vaurien.ini_file import IniFile, SourcedValue, read_ini
 from vaurien.option_values import convert
-from vaurien.plugin_config import configure_plugins, configured_plugin, handler_entries
+from vaurien.plugin_config import (
+    TARGET_KEYS,
+    configure_plugins,
+    configured_plugin,
+    handler_entries,
+)
 from vaurien.protocols import Protocol
 from vaurien.registry import PluginRegistry
 from vaurien.settings import ProxySettings, Settings
@@ -256,6 +261,10 @@ def _plugin_options() -> dict[str, _PluginOption]:
                 name = f"{registry.kind}-{plugin}-{option}".replace("_", "-")
                 doc = f"{description} ({type_.__name__}, default {default!r}{allowed})."
                 generated[name] = _PluginOption(registry.kind, plugin, option, type_, doc)
+    for plugin in Handler.names():
+        for option, description in TARGET_KEYS.items():
+            name = f"handler-{plugin}-{option}"
+            generated[name] = _PluginOption("handler", plugin, option, str, f"{description}.")
     return generated
 
 

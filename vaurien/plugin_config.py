@@ -19,7 +19,7 @@ from vaurien.handlers import Handler
 from vaurien.ini_file import SourcedValue
 from vaurien.option_values import defaults, option_value
 from vaurien.registry import PluginRegistry
-from vaurien.settings import HandlerEntry
+from vaurien.settings import HandlerEntry, Targets
 
 _SHARE = re.compile(r"\s*(?P<percent>\d+)\s*:\s*(?P<name>[^\s,:]+)\s*")
 
@@ -35,6 +35,16 @@ class ConfiguredPlugin:
 
     plugin_class: type
     options: Mapping[str, Any] = field(converter=lambda v: MappingProxyType(dict(v)))
+    targets: Targets = Targets()
+
+
+#: The keys of a C{[handler:NAME]} section that say which requests the
+#: handler applies to, rather than being options of the handler.
+TARGET_KEYS = {
+    "commands": "Only these commands, comma-separated (redis, memcache)",
+    "methods": "Only these HTTP methods, comma-separated",
+    "paths": "Only HTTP requests whose target matches this regular expression",
+}
 
 
 def configure_plugins(
@@ -58,8 +68,33 @@ def configure_plugins(
             plugin_class = _resolve(registry, name, f"[{registry.kind}:{name}]")
         else:
             plugin_class = _resolve(registry, dotted_path.value, dotted_path.said())
-        configured[name] = ConfiguredPlugin(plugin_class, _options(plugin_class, options))
+        targets = Targets()
+        if registry is Handler:
+            targets = _targets({key: options.pop(key) for key in TARGET_KEYS if key in options})
+        configured[name] = ConfiguredPlugin(
+            plugin_class, _options(plugin_class, options), targets
+        )
     return configured
+
+
+def _targets(given: Mapping[str, SourcedValue]) -> Targets:
+    """Read C{commands}, C{methods} and C{paths} into L{Targets}."""
+
+    def words(key: str) -> frozenset[bytes]:
+        if key not in given:
+            return frozenset()
+        return frozenset(
+            word.strip().upper().encode() for word in str(given[key].value).split(",")
+            if word.strip()
+        )
+
+    paths = None
+    if "paths" in given:
+        try:
+            paths = re.compile(str(given["paths"].value).encode())
+        except re.error as e:
+            raise ConfigError(f"{given['paths'].said()}: not a regular expression: {e}.") from None
+    return Targets(commands=words("commands"), methods=words("methods"), paths=paths)
 
 
 def configured_plugin(
@@ -124,7 +159,7 @@ def handler_entries(
             dummy = configured_plugin(Handler, configured, "dummy", spec.said())
         shares["dummy"] = (percent + 100 - total, dummy)
     return tuple(
-        HandlerEntry(percent, name, plugin.plugin_class, plugin.options)
+        HandlerEntry(percent, name, plugin.plugin_class, plugin.options, plugin.targets)
         for name, (percent, plugin) in shares.items()
     )
 
