@@ -60,6 +60,15 @@ def retrieval(draw):
     return _line(*words), word.upper(), True
 
 
+#: A meta request in quiet mode: answered or not, so a tunnel.
+QUIET = "quiet"
+
+
+def expected_frame(raw: bytes, command: bytes, expects) -> Frame:
+    """The frame a generated request should give."""
+    return Frame(raw, command, expects is not False, tunnel=expects == QUIET)
+
+
 @st.composite
 def meta(draw):
     word = draw(st.sampled_from([b"mg", b"ms", b"md", b"ma", b"mn", b"me"]))
@@ -69,12 +78,12 @@ def meta(draw):
         return _line(word, draw(keys)), b"ME", True
     flags = draw(st.lists(st.sampled_from([b"v", b"t", b"k", b"q", b"T30",
                                            b"Oab"]), max_size=3))
-    quiet = b"q" in flags
+    expects = QUIET if b"q" in flags else True
     if word == b"ms":
         data = draw(data_blocks)
         line = _line(word, draw(keys), str(len(data)).encode(), *flags)
-        return line + data + b"\r\n", b"MS", not quiet
-    return _line(word, draw(keys), *flags), word.upper(), not quiet
+        return line + data + b"\r\n", b"MS", expects
+    return _line(word, draw(keys), *flags), word.upper(), expects
 
 
 others = st.sampled_from([
@@ -148,7 +157,7 @@ class RequestFramerTests(SynchronousTestCase):
         """Any chunking gives one frame per request, as sent."""
         stream = b"".join(raw for raw, _, _ in reqs)
         frames = _feed(MemcacheRequestFramer(), _chunks(data.draw, stream))
-        self.assertEqual(frames, [Frame(raw, command, expects)
+        self.assertEqual(frames, [expected_frame(raw, command, expects)
                                   for raw, command, expects in reqs])
         self.assertEqual(b"".join(f.data for f in frames), stream)
 

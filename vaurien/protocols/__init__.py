@@ -8,6 +8,12 @@ from vaurien.registry import PluginRegistry
 
 Protocol = PluginRegistry(IProtocol, "protocol", "vaurien.protocols")
 
-from vaurien.protocols import tcp  # noqa: E402  (registers the built-ins)
+from vaurien.protocols import (  # noqa: E402  (registers the built-ins)
+    memcache,
+    mysql,
+    redis,
+    smtp,
+    tcp,
+)
 
-__all__ = ["Protocol", "tcp"]
+__all__ = ["Protocol", "memcache", "mysql", "redis", "smtp", "tcp"]

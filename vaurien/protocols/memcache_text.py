@@ -139,10 +139,10 @@ class _LineFramer:
         self._block_end = self._line + size + 2
 
     def _cut(self, frames: list[Frame], command: bytes | None,
-             expects_reply: bool = True) -> None:
+             expects_reply: bool = True, tunnel: bool = False) -> None:
         """End the frame in progress at the end of the current line."""
         frames.append(Frame(bytes(self._buf[self._start:self._line]),
-                            command, expects_reply))
+                            command, expects_reply, tunnel))
         self._start = self._line
 
     def _on_line(self, tokens: list[bytes], frames: list[Frame]) -> None:
@@ -158,9 +158,10 @@ class MemcacheRequestFramer(_LineFramer):
     """Frames client-to-server requests.
 
     A frame's C{command} is the command word in upper case
-    (C{b"SET"}, C{b"MG"}); C{expects_reply} is C{False} for C{noreply},
-    meta quiet mode (flag C{q}) and C{quit}. Unknown commands are framed
-    as one line (memcached answers C{ERROR}).
+    (C{b"SET"}, C{b"MG"}); C{expects_reply} is C{False} for C{noreply}
+    and C{quit}. A meta command in quiet mode (flag C{q}) may or may not
+    be answered, so replies cannot be paired past it: it is a C{tunnel}.
+    Unknown commands are framed as one line (memcached answers C{ERROR}).
     """
 
     _magic = 0x80
@@ -168,17 +169,18 @@ class MemcacheRequestFramer(_LineFramer):
     def __init__(self, max_line: int = MAX_LINE,
                  max_value: int = MAX_VALUE) -> None:
         super().__init__(max_line, max_value)
-        self._pending: tuple[bytes, bool] = (b"", True)
+        self._pending: tuple[bytes, bool, bool] = (b"", True, False)
 
     def _on_line(self, tokens: list[bytes], frames: list[Frame]) -> None:
         word = tokens[0] if tokens else b""
         command = word.upper()
         expects = _expects_reply(word, tokens)
+        quiet = word in _QUIETABLE and b"q" in tokens[2:]
         length = _data_length(word, tokens)
         if length is None:
-            self._cut(frames, command, expects)
+            self._cut(frames, command, expects, quiet)
         else:
-            self._pending = (command, expects)
+            self._pending = (command, expects, quiet)
             self._begin_block(length)
 
     def _on_block(self, frames: list[Frame]) -> None:
@@ -191,8 +193,6 @@ def _expects_reply(word: bytes, tokens: list[bytes]) -> bool:
         return False
     if word in _NOREPLY:
         return tokens[-1] != b"noreply" or len(tokens) < 2
-    if word in _QUIETABLE:
-        return b"q" not in tokens[2:]
     return True
 
 
