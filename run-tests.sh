@@ -3,6 +3,7 @@
 # test modules given as arguments).
 set -eu
 cd "$(dirname "$0")"
-scripts/ensure-venv.sh test
+# Real servers the tests start on loopback ports.
+DEBIAN_PACKAGES="redis-server memcached" scripts/ensure-venv.sh test
 [ $# -gt 0 ] || set -- tests
 exec .venv/bin/python -m twisted.trial "$@"

@@ -1,14 +1,20 @@
 #!/bin/sh
 # Make .venv hold this project (with the extras given, e.g. "test"),
-# installing Debian's python3-venv first where Python lacks ensurepip.
-# Usage: scripts/ensure-venv.sh [EXTRAS]
+# installing Debian's python3-venv first where Python lacks ensurepip, and
+# the Debian packages named in DEBIAN_PACKAGES where they are missing.
+# Usage: [DEBIAN_PACKAGES="..."] scripts/ensure-venv.sh [EXTRAS]
 set -eu
 cd "$(dirname "$0")/.."
 
-if ! python3 -c 'import ensurepip' 2>/dev/null; then
+missing=""
+python3 -c 'import ensurepip' 2>/dev/null || missing="python3-venv"
+for package in ${DEBIAN_PACKAGES:-}; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
+done
+if [ -n "$missing" ]; then
     sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -q
-    $sudo apt-get install -y -q python3-venv
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q $missing
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip

@@ -18,13 +18,17 @@ from vaurien.settings import HandlerEntry, ProxySettings
 
 
 def entries(spec: str, **options: dict[str, Any]) -> tuple[HandlerEntry, ...]:
-    """C{"20:delay,80:dummy"} as handler entries; C{options} by handler name."""
+    """C{"20:delay,5:error"} as handler entries, the rest to dummy;
+    C{options} by handler name."""
     result = []
     for part in spec.split(","):
         percent, name = part.split(":")
         cls = Handler.resolve(name)
         merged = {**defaults(cls), **options.get(cls.name, {})}
         result.append(HandlerEntry(int(percent), cls.name, cls, merged))
+    rest = 100 - sum(entry.percent for entry in result)
+    if rest:
+        result.append(HandlerEntry(rest, "dummy", Handler.get("dummy")))
     return tuple(result)
 
 

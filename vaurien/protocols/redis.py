@@ -13,7 +13,10 @@ from vaurien.protocols.pairing import PairedFraming
 from vaurien.protocols.resp import RespReplyFramer, RespRequestFramer
 
 _SETUP = frozenset({b"HELLO", b"AUTH", b"SELECT"})
-_CLIENT_SETUP = ([b"CLIENT", b"SETNAME"], [b"CLIENT", b"SETINFO"])
+#: CLIENT MAINT_NOTIFICATIONS: sent by redis-py 7 and later on connect.
+_CLIENT_SETUP = (
+    [b"CLIENT", b"SETNAME"], [b"CLIENT", b"SETINFO"], [b"CLIENT", b"MAINT_NOTIFICATIONS"]
+)
 
 
 def _words(data: bytes, count: int) -> list[bytes]:
@@ -39,7 +42,7 @@ class RedisFraming(PairedFraming):
     """The framing of one Redis connection.
 
     Connection set-up (C{HELLO}, C{AUTH}, C{SELECT}, C{CLIENT
-    SETNAME}/C{SETINFO}) is not faultable unless asked. C{CLIENT REPLY
+    SETNAME}/C{SETINFO}/C{MAINT_NOTIFICATIONS}) is not faultable unless asked. C{CLIENT REPLY
     OFF}/C{SKIP} silence the server: the requests it will not answer get
     C{expects_reply=False}. RESP3 push frames answer no request.
     """
@@ -127,7 +130,8 @@ class Redis:
         ),
         "error_message": ("Message of injected errors", str, "Vaurien injected error"),
         "fault_setup": (
-            "Let faults touch connection set-up: HELLO, AUTH, SELECT, CLIENT SETNAME/SETINFO",
+            "Let faults touch connection set-up: HELLO, AUTH, SELECT,"
+            " CLIENT SETNAME/SETINFO/MAINT_NOTIFICATIONS",
             bool,
             False,
         ),

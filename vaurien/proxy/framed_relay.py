@@ -36,6 +36,7 @@ class Call:
     @ivar request: the request frame.
     @ivar slot: the handler slot chosen for it.
     @ivar answer: bytes for the client, held until earlier calls are done.
+    @ivar answered: the handler wrote to the client for it.
     @ivar forwarded: the handler sent the request to the backend.
     @ivar reply: the backend's reply, once it came.
     @ivar complete: nothing more will be written for this call.
@@ -44,6 +45,7 @@ class Call:
     request: Frame
     slot: Any
     answer: bytearray = Factory(bytearray)
+    answered: bool = False
     forwarded: bool = False
     reply: Frame | None = None
     complete: bool = False
@@ -186,6 +188,7 @@ class FramedRelay(Relay):
 
     def _answer(self, call: Call, data: bytes) -> None:
         if call.request.expects_reply:
+            call.answered = True
             call.answer += data
             self._flush()
 
@@ -214,7 +217,7 @@ class FramedRelay(Relay):
             call.complete = True
         elif call.forwarded and call.request.expects_reply:
             self._expect(call)
-        elif call.forwarded or call.answer or not call.request.expects_reply:
+        elif call.forwarded or call.answered or not call.request.expects_reply:
             call.complete = True
         self._flush()
         if to_backend and call.request.tunnel:

@@ -236,22 +236,30 @@ class Relay:
             self._handler_failed(Failure())
             return
         if isinstance(result, Deferred):
-            self._call = result
-            result.addCallbacks(
-                self._call_done, self._call_failed,
-                callbackArgs=(to_backend, consumed_before),
-            )
-            return
+            outcome: list[Any] = []
+            result.addBoth(outcome.append)
+            if not outcome:  # it waits: go on when it is done
+                self._call = result
+                result.addCallback(
+                    lambda _: self._call_done(outcome[0], to_backend, consumed_before)
+                )
+                return
+            result = outcome[0]  # a coroutine that did not wait: no recursion
         self._call = None
-        self._after_call(result, to_backend, consumed_before)
+        if isinstance(result, Failure):
+            self._call_failed(result)
+        else:
+            self._after_call(result, to_backend, consumed_before)
 
-    def _call_done(self, result: Any, to_backend: bool, consumed_before: int) -> None:
+    def _call_done(self, outcome: Any, to_backend: bool, consumed_before: int) -> None:
         self._call = None
-        self._after_call(result, to_backend, consumed_before)
+        if isinstance(outcome, Failure):
+            self._call_failed(outcome)
+            return
+        self._after_call(outcome, to_backend, consumed_before)
         self._run_calls()
 
     def _call_failed(self, failure: Failure) -> None:
-        self._call = None
         if not failure.check(CancelledError):
             self._handler_failed(failure)
 

@@ -1,0 +1,125 @@
+"""redis-py through the proxy to a real redis-server, with faults on a
+share of the commands."""
+from __future__ import annotations
+
+import redis
+from twisted.internet.threads import deferToThread
+from twisted.trial.unittest import TestCase
+
+from tests.proxying import proxy_settings, start_proxy
+from tests.servers import start_redis
+
+
+class RedisThroughProxyTests(TestCase):
+    """Each command gets exactly its own reply, faults included."""
+
+    def proxy(self, handlers: str = "100:dummy", **options) -> tuple[int, object]:
+        backend = start_redis(self)
+        port, factory = start_proxy(
+            self, proxy_settings(backend, handlers, protocol="redis", seed=7, **options)
+        )
+        return port, factory.proxy
+
+    def client(self, port: int, **kwargs) -> redis.Redis:
+        client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=10, **kwargs)
+        self.addCleanup(client.close)
+        return client
+
+    async def test_pipeline_of_10000_mixed_commands(self):
+        port, proxy = self.proxy(
+            "20:delay,20:error", handler_options={"delay": {"sleep": 0.0}}
+        )
+
+        def run():
+            pipe = self.client(port).pipeline(transaction=False)
+            for n in range(10_000):
+                kind = n % 4
+                if kind == 0:
+                    pipe.set(f"key:{n}", f"value:{n}")
+                elif kind == 1:
+                    pipe.get(f"key:{n - 1}")
+                elif kind == 2:
+                    pipe.incr("counter")
+                else:
+                    pipe.echo(f"echo:{n}")
+            return pipe.execute(raise_on_error=False)
+
+        replies = await deferToThread(run)
+        self.assertEqual(len(replies), 10_000)
+        errors = [r for r in replies if isinstance(r, redis.exceptions.ResponseError)]
+        for n, reply in enumerate(replies):
+            if isinstance(reply, redis.exceptions.ResponseError):
+                self.assertIn("Vaurien injected error", str(reply))
+                continue
+            kind = n % 4
+            if kind == 0:
+                self.assertIs(reply, True)
+            elif kind == 1:
+                self.assertIn(reply, (f"value:{n - 1}".encode(), None))
+            elif kind == 2:
+                self.assertIsInstance(reply, int)
+            else:
+                self.assertEqual(reply, f"echo:{n}".encode())
+        self.assertTrue(1_500 < len(errors) < 2_500, len(errors))
+        self.assertEqual(proxy.calls["error"], len(errors))
+
+    async def test_errors_use_the_configured_prefix(self):
+        port, _ = self.proxy(
+            "100:error", protocol_options={"error_prefix": "READONLY", "error_message": "replica"}
+        )
+
+        def run():
+            with self.assertRaises(redis.exceptions.ReadOnlyError):
+                self.client(port).set("a", "b")
+
+        await deferToThread(run)
+
+    async def test_handshake_is_never_faulted(self):
+        """redis-py's HELLO 3 and SELECT pass even at 100% error."""
+        port, proxy = self.proxy("100:error")
+
+        def run():
+            client = self.client(port, protocol=3, db=2, client_name="vaurien-test")
+            with self.assertRaises(redis.exceptions.ResponseError):
+                client.get("x")
+            return client
+
+        await deferToThread(run)
+        self.assertGreaterEqual(proxy.calls["dummy"], 2)
+
+    async def test_multi_exec(self):
+        port, _ = self.proxy()
+
+        def run():
+            client = self.client(port)
+            pipe = client.pipeline(transaction=True)
+            pipe.set("m", 1).incr("m").get("m")
+            return pipe.execute()
+
+        self.assertEqual(await deferToThread(run), [True, 2, b"2"])
+
+    async def test_pubsub_through_the_tunnel(self):
+        port, _ = self.proxy("30:delay", handler_options={"delay": {"sleep": 0.0}})
+
+        def run():
+            subscriber = self.client(port).pubsub()
+            self.addCleanup(subscriber.close)
+            subscriber.subscribe("news")
+            first = subscriber.get_message(timeout=5)
+            self.client(port).publish("news", "hello")
+            second = subscriber.get_message(timeout=5)
+            return first, second
+
+        first, second = await deferToThread(run)
+        self.assertEqual(first["type"], "subscribe")
+        self.assertEqual((second["type"], second["data"]), ("message", b"hello"))
+
+    async def test_resp3_client_works(self):
+        port, _ = self.proxy("20:delay", handler_options={"delay": {"sleep": 0.0}})
+
+        def run():
+            client = self.client(port, protocol=3)
+            client.hset("h", mapping={"a": "1", "b": "2"})
+            return client.hgetall("h"), client.smembers("nothing")
+
+        self.assertEqual(await deferToThread(run), ({b"a": b"1", b"b": b"2"}, set()))
