@@ -56,6 +56,13 @@ class IProtocol(Interface):
             when the error replaces an answer on an unframed stream.
         """
 
+    def unavailable_response(request):
+        """Return what a client gets when the backend cannot be reached
+        (HTTP: a 502), or C{None} to close its connection.
+
+        @param request: the request left unanswered (bytes).
+        """
+
 
 class IFraming(Interface):
     """The framing of one connection: requests from the client, replies

@@ -9,6 +9,7 @@ from vaurien.registry import PluginRegistry
 Protocol = PluginRegistry(IProtocol, "protocol", "vaurien.protocols")
 
 from vaurien.protocols import (  # noqa: E402  (registers the built-ins)
+    http,
     memcache,
     mysql,
     redis,
@@ -16,4 +17,4 @@ from vaurien.protocols import (  # noqa: E402  (registers the built-ins)
     tcp,
 )
 
-__all__ = ["Protocol", "memcache", "mysql", "redis", "smtp", "tcp"]
+__all__ = ["Protocol", "http", "memcache", "mysql", "redis", "smtp", "tcp"]

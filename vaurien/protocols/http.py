@@ -12,6 +12,7 @@ from typing import Any
 
 from zope.interface import implementer
 
+from vaurien.addresses import backend_authority
 from vaurien.interfaces import IProtocol
 from vaurien.option_values import convert
 from vaurien.protocols import Protocol
@@ -84,10 +85,18 @@ class HTTP:
 
     def framing(self) -> HttpFraming:
         """A new framing for one connection."""
-        host = self.option("host") if self.option("overwrite_host_header") else ""
+        host = ""
+        if self.option("overwrite_host_header"):
+            host = self.option("host") or self._backend_authority()
         return HttpFraming(self.option("max_header_size"),
                            self.option("max_body_size"),
                            host.encode("idna") if host else None)
+
+    def _backend_authority(self) -> str:
+        proxy = getattr(self, "proxy", None)
+        if proxy is None:
+            return ""
+        return backend_authority(proxy.settings.backend) or ""
 
     def error_response(self, request: bytes | None) -> bytes:
         """A well-formed 5xx response to C{request}.
@@ -97,18 +106,27 @@ class HTTP:
         the headers only; an HTTP/1.0 request gets an HTTP/1.0 status line.
         """
         code = self.option("error_code") or random.choice(RANDOM_ERROR_CODES)
-        reason = HTTPStatus(code).phrase
-        body = _ERROR_PAGE.format(code=code, reason=reason).encode()
-        method, version = _method_and_version(request or b"")
-        head = [
-            f"{version} {code} {reason}",
-            "Content-Type: text/html; charset=utf-8",
-            f"Content-Length: {len(body)}",
-        ]
-        if self.option("error_close"):
-            head.append("Connection: close")
-        head_bytes = "\r\n".join(head).encode() + b"\r\n\r\n"
-        return head_bytes if method == b"HEAD" else head_bytes + body
+        return _response(request, code, self.option("error_close"))
+
+    def unavailable_response(self, request: bytes | None) -> bytes:
+        """A 502 Bad Gateway, closing the connection: the backend is down."""
+        return _response(request, 502, close=True)
+
+
+def _response(request: bytes | None, code: int, close: bool) -> bytes:
+    """An HTML error response with status C{code}, fit for C{request}."""
+    reason = HTTPStatus(code).phrase
+    body = _ERROR_PAGE.format(code=code, reason=reason).encode()
+    method, version = _method_and_version(request or b"")
+    head = [
+        f"{version} {code} {reason}",
+        "Content-Type: text/html; charset=utf-8",
+        f"Content-Length: {len(body)}",
+    ]
+    if close:
+        head.append("Connection: close")
+    head_bytes = "\r\n".join(head).encode() + b"\r\n\r\n"
+    return head_bytes if method == b"HEAD" else head_bytes + body
 
 
 def _method_and_version(request: bytes) -> tuple[bytes, str]:

@@ -48,6 +48,10 @@ class Memcache:
         """A new framing for one connection."""
         return MemcacheFraming()
 
+    def unavailable_response(self, request: bytes | None) -> None:
+        """Nothing: a client of a dead backend is closed."""
+        return None
+
     def error_response(self, request: bytes | None) -> bytes:
         """C{SERVER_ERROR message}, on one line whatever the option holds."""
         message = self.settings.get("error_message", self.options["error_message"][2])

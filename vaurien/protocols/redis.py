@@ -148,6 +148,10 @@ class Redis:
         """A new framing for one connection."""
         return RedisFraming(bool(self._option("fault_setup")))
 
+    def unavailable_response(self, request: bytes | None) -> None:
+        """Nothing: a client of a dead backend is closed."""
+        return None
+
     def error_response(self, request: bytes | None) -> bytes:
         """C{-PREFIX message}, on one line whatever the options hold."""
         text = f"-{self._option('error_prefix')} {self._option('error_message')}"

@@ -41,6 +41,10 @@ class TCP:
         """tcp frames nothing: the proxy never asks (C{per_call} is false)."""
         raise NotImplementedError("tcp does not frame; per_call is False")
 
+    def unavailable_response(self, request: bytes | None) -> None:
+        """Nothing: a client of a dead backend is closed."""
+        return None
+
     def error_response(self, request: bytes | None) -> bytes:
         """1,000 random bytes."""
         return os.urandom(1000)

@@ -85,6 +85,7 @@ class FramedRelay(Relay):
         self._switching = False
         self._raw = {True: bytearray(), False: bytearray()}
         self._ending = False
+        self._unavailable = False
         self._current: _Work | None = None
 
     def _connection_slot(self) -> Any:
@@ -164,7 +165,9 @@ class FramedRelay(Relay):
         while self._work and self._call is None and not self.closed:
             work = self._work[0]
             if work.is_request and self.backend.transport is None:
-                if self._connecting is None:
+                if self._unavailable:
+                    self._answer_unavailable()
+                elif self._connecting is None:
                     self._connect_backend()
                 return
             self._work.popleft()
@@ -285,6 +288,29 @@ class FramedRelay(Relay):
         transport.loseConnection()
         self._ending = bool(self._awaiting)
         self._run_calls()
+
+    # -- a backend that cannot be reached ----------------------------------
+
+    def _backend_failed(self, failure: Any) -> None:
+        """Close the client, or, where the protocol has an answer for it
+        (HTTP: 502), give that answer to its next request, then close."""
+        self._connecting = None
+        if self.closed:
+            return
+        self._note_backend_failure(failure)
+        if self.proxy.protocol.unavailable_response(None) is None:
+            self.close()
+            return
+        self._unavailable = True
+        self.client_gate.resume("connecting")
+        self._answer_unavailable()
+
+    def _answer_unavailable(self) -> None:
+        request = next((work.frame for work in self._work if work.is_request), None)
+        if request is not None:
+            self._flush()
+            self.client.transport.write(self.proxy.protocol.unavailable_response(request.data))
+            self.close()
 
     # -- falling back to tcp ------------------------------------------------
 

@@ -57,7 +57,7 @@ class Proxy:
         self.settings = settings
         self.reactor = reactor
         self.clock = reactor if clock is None else clock
-        self.protocol = _instantiate(settings.protocol_class, settings.protocol_options)
+        self.protocol = _instantiate(settings.protocol_class, settings.protocol_options, self)
         self.read_size = int(self.protocol.settings.get("buffer", 65536))
         self._choice = HandlerChoice(
             [self._slot(entry) for entry in settings.handlers], settings.seed

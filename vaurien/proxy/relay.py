@@ -113,15 +113,17 @@ class Relay:
 
     def _backend_failed(self, failure: Failure) -> None:
         self._connecting = None
-        if self.closed:
-            return
+        if not self.closed:
+            self._note_backend_failure(failure)
+            self.close()
+
+    def _note_backend_failure(self, failure: Failure) -> None:
         self.proxy.backend_failed()
         self.log.warn(
             "{proxy}: backend {backend} unreachable for {peer}: {reason}",
             proxy=self.proxy.name, backend=self.proxy.settings.backend,
             peer=self.peer, reason=failure.getErrorMessage() or failure.type.__name__,
         )
-        self.close()
 
     # -- bytes arriving ---------------------------------------------------
 
