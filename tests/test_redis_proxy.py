@@ -26,6 +26,7 @@ class RedisThroughProxyTests(TestCase):
         return client
 
     async def test_pipeline_of_10000_mixed_commands(self):
+        """One connection, each command with its own handler."""
         port, proxy = self.proxy(
             "20:delay,20:error", handler_options={"delay": {"sleep": 0.0}}
         )
@@ -62,6 +63,8 @@ class RedisThroughProxyTests(TestCase):
                 self.assertEqual(reply, f"echo:{n}".encode())
         self.assertTrue(1_500 < len(errors) < 2_500, len(errors))
         self.assertEqual(proxy.calls["error"], len(errors))
+        self.assertTrue(1_500 < proxy.calls["delay"] < 2_500, proxy.calls)
+        self.assertGreater(proxy.calls["dummy"], 5_000)
 
     async def test_errors_use_the_configured_prefix(self):
         port, _ = self.proxy(

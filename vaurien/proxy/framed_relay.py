@@ -15,6 +15,7 @@ holds every later answer back, as a hung server would.
 """
 from __future__ import annotations
 
+import socket
 from collections import deque
 from typing import Any
 
@@ -349,6 +350,8 @@ class FramedRelay(Relay):
         else:
             self.backend.transport.write(raw_to_backend)
             self.passthrough = True
+            if self.client.ended:  # the client's end came while framing
+                self.backend.shutdown(socket.SHUT_WR)
         self._raw = {True: bytearray(), False: bytearray()}
 
     def _dequeue_all(self) -> None:

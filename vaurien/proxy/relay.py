@@ -268,6 +268,13 @@ class Relay:
     def _handler_failed(self, failure: Failure) -> None:
         if self.closed:
             return
+        if failure.check(ConnectionError):
+            self.log.info(
+                "{proxy}: {peer} closed: a side is gone ({reason})",
+                proxy=self.proxy.name, peer=self.peer, reason=failure.getErrorMessage(),
+            )
+            self.close()
+            return
         self.log.failure(
             "{proxy}: handler {handler} failed; closing {peer}",
             failure, proxy=self.proxy.name, handler=self._calling.name, peer=self.peer,
