@@ -253,6 +253,8 @@ class FramedRelay(Relay):
             return
         if self._ending or (self.client.ended and not self._awaiting):
             self.close()
+        elif self.client.ended and self.backend.transport is not None:
+            self.backend.shutdown(socket.SHUT_WR)  # every request is sent on
 
     # -- ends of streams --------------------------------------------------
 
