@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 import h11
+from twisted.internet import protocol
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 from twisted.web.resource import Resource
@@ -141,3 +142,48 @@ class HTTPThroughProxyTests(TestCase):
         self.assertEqual(status, 502)
         self.assertIn(b"connection: close", raw.lower())
         self.assertEqual(factory.proxy.backend_failures, 1)
+
+
+class UpgradeBackend(protocol.Protocol):
+    """Answers an Upgrade request with 101, then echoes raw bytes."""
+
+    upgraded = False
+
+    def dataReceived(self, data):
+        if self.upgraded:
+            self.transport.write(data)
+            return
+        head, _, rest = data.partition(b"\r\n\r\n")
+        self.upgraded = True
+        self.transport.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n"
+        )
+        if rest:
+            self.transport.write(rest)
+
+
+class UpgradeTests(TestCase):
+    async def test_upgrade_switches_to_a_tunnel(self):
+        backend = listen(self, protocol.Factory.forProtocol(UpgradeBackend))
+        port, _ = start_proxy(
+            self, proxy_settings(backend, "50:delay", protocol="http",
+                                 handler_options={"delay": {"sleep": 0.0}})
+        )
+
+        def run():
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                sock.sendall(
+                    b"GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n"
+                )
+                received = b""
+                while not received.endswith(b"\r\n\r\n"):
+                    received += sock.recv(1)
+                sock.sendall(b"\x00raw bytes, not HTTP\xff")
+                echoed = b""
+                while len(echoed) < 21:
+                    echoed += sock.recv(100)
+                return received, echoed
+
+        head, echoed = await deferToThread(run)
+        self.assertTrue(head.startswith(b"HTTP/1.1 101 "), head)
+        self.assertEqual(echoed, b"\x00raw bytes, not HTTP\xff")
