@@ -238,3 +238,17 @@ class ReplyFramerTests(SynchronousTestCase):
         self.assertRaises(FramingError, RespReplyFramer(max_bulk=4).feed, b"$5\r\n")
         self.assertRaises(FramingError, RespReplyFramer(max_elements=4).feed, b"%5\r\n")
         self.assertRaises(FramingError, RespReplyFramer(max_inline=8).feed, b"+" + b"a" * 9)
+
+
+class NestedAttributeTests(SynchronousTestCase):
+    """A reply annotated by several attributes keeps its own type."""
+
+    def test_push_after_two_attributes(self) -> None:
+        stream = b"|0\r\n|1\r\n+k\r\n:1\r\n>1\r\n+msg\r\n"
+        (frame,) = RespReplyFramer().feed(stream)
+        self.assertEqual((frame.data, frame.command), (stream, b">"))
+
+    def test_push_inside_an_attribute_value_is_not_the_reply(self) -> None:
+        stream = b"|1\r\n+k\r\n>1\r\n+v\r\n:5\r\n"
+        (frame,) = RespReplyFramer().feed(stream)
+        self.assertEqual((frame.data, frame.command), (stream, None))

@@ -227,6 +227,7 @@ class RespReplyFramer(_Reader):
         self._max_bulk = max_bulk
         self._max_elements = max_elements
         self._stack: list[int] = []  # elements left in each open aggregate
+        self._open: list[int] = []  # type byte of each open aggregate
         self._bulk: int | None = None  # size of the awaited payload
         self._kind = 0  # type byte of the reply the frame carries
 
@@ -247,7 +248,7 @@ class RespReplyFramer(_Reader):
 
     def _header(self, kind: int, rest: bytes) -> None:
         """Handle a header line of type byte C{kind}."""
-        if not self._stack or (self._stack == [1] and self._kind == ord("|")):
+        if self._annotated_next():
             self._kind = kind
         if kind in _SIMPLE:
             self._value_done()
@@ -262,6 +263,7 @@ class RespReplyFramer(_Reader):
             count = max(count, 0) * _AGGREGATE[kind] + (kind == ord("|"))
             if count:
                 self._stack.append(count)
+                self._open.append(kind)
             else:
                 self._value_done()
         else:
@@ -274,4 +276,12 @@ class RespReplyFramer(_Reader):
             if self._stack[-1]:
                 return
             self._stack.pop()
+            self._open.pop()
         self._emit(b">" if self._kind == ord(">") else None)
+
+    def _annotated_next(self) -> bool:
+        """Whether the next value is the reply itself: at the top level, or
+        after the elements of the attributes (C{|}) that annotate it."""
+        return all(
+            kind == ord("|") and left == 1 for kind, left in zip(self._open, self._stack)
+        )
