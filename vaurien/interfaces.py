@@ -97,3 +97,43 @@ class IFraming(Interface):
     def rewrite_request(request):
         """Return the bytes to send the backend for C{request} (most
         protocols send them as they are)."""
+
+
+class IProxyControl(Interface):
+    """What the control API may do to a running proxy: no more."""
+
+    name = Attribute("The proxy's name.")
+
+    def handler_names():
+        """The names of the registered handlers: all the API may choose."""
+
+    def behavior():
+        """The handlers in force, as C{"dummy"} or C{"20:delay,5:error"}."""
+
+    def set_behavior(spec, options=None, ttl=None):
+        """Put handlers in force for new connections and calls.
+
+        @param spec: a registered handler name (all calls) or shares of
+            registered handlers (C{"20:delay,5:error"}; the rest to dummy).
+        @param options: handler name to its options (values as JSON gives
+            them, converted to each option's type).
+        @param ttl: seconds after which the configured handlers return;
+            C{None}: until changed again.
+        @raise vaurien.errors.ConfigError: naming what is wrong.
+        """
+
+    def reset_behavior():
+        """Put the configured handlers back in force."""
+
+    def backend():
+        """The backend address new connections go to."""
+
+    def set_backend(address):
+        """Send new connections to C{address} (C{host:port} or an endpoint
+        string).
+
+        @raise vaurien.errors.ConfigError: when it is not an address.
+        """
+
+    def stats():
+        """The proxy's counters, as a JSON-ready mapping."""

@@ -327,6 +327,7 @@ class FramedRelay(Relay):
             proxy=self.proxy.name, peer=self.peer, reason=reason,
         )
         self._switching = True
+        self.proxy.fell_back()
         if self._call is None:
             self._switch_to_tcp()
 

@@ -17,6 +17,7 @@ from vaurien.proxy.calls import HandlerSlot, runs_in_thread
 from vaurien.proxy.choice import HandlerChoice
 from vaurien.handlers import Handler
 from vaurien.proxy.framed_relay import FramedRelay
+from vaurien.proxy.live import LiveControl
 from vaurien.proxy.relay import Relay
 from vaurien.proxy.sides import BackendFactory, ClientSide
 from vaurien.settings import HandlerEntry, ProxySettings
@@ -46,8 +47,15 @@ class Proxy:
         unless a test gives a C{task.Clock}.
     @ivar protocol: the L{vaurien.interfaces.IProtocol} instance.
     @ivar connections: the open connections (L{vaurien.proxy.relay.Relay}).
+    @ivar handler_entries: the handler entries in force (the configured
+        ones unless the control API changed them).
     @ivar calls: how many calls (connections, for tcp) each handler got.
+    @ivar connections_total: how many connections were accepted.
+    @ivar bytes_to_backend: bytes received from clients.
+    @ivar bytes_to_client: bytes received from backends.
     @ivar backend_failures: how many backend connections failed.
+    @ivar fallbacks: how many connections stopped being framed.
+    @ivar control: what the control API may do to this proxy.
     """
 
     def __init__(self, settings: ProxySettings, reactor: Any = None, clock: Any = None):
@@ -59,16 +67,30 @@ class Proxy:
         self.clock = reactor if clock is None else clock
         self.protocol = _instantiate(settings.protocol_class, settings.protocol_options, self)
         self.read_size = int(self.protocol.settings.get("buffer", 65536))
-        self._choice = HandlerChoice(
-            [self._slot(entry) for entry in settings.handlers], settings.seed
-        )
+        self.use_handlers(settings.handlers)
         self.dummy_slot = self._slot(HandlerEntry(0, "dummy", Handler.get("dummy")))
-        self._backend = clientFromString(reactor, settings.backend)
+        self.use_backend(settings.backend)
         self._threads: ThreadPool | None = None
         self._idle_backends: list[Any] = []
         self.connections: set[Any] = set()
         self.calls: Counter[str] = Counter()
+        self.connections_total = 0
+        self.bytes_to_backend = self.bytes_to_client = 0
         self.backend_failures = 0
+        self.fallbacks = 0
+        self.control = LiveControl(self)
+
+    def use_handlers(self, entries: Any) -> None:
+        """Put C{entries} in force for the next connections and calls."""
+        self.handler_entries = tuple(entries)
+        self._choice = HandlerChoice(
+            [self._slot(entry) for entry in self.handler_entries], self.settings.seed
+        )
+
+    def use_backend(self, description: str) -> None:
+        """Send the next connections to the backend endpoint C{description}."""
+        self.backend = description
+        self._backend = clientFromString(self.reactor, description)
 
     def _slot(self, entry: Any) -> HandlerSlot:
         handler = _instantiate(entry.handler_class, entry.options, self)
@@ -150,6 +172,11 @@ class Proxy:
     def connection_opened(self, relay: Any) -> None:
         """Track a new connection."""
         self.connections.add(relay)
+        self.connections_total += 1
+
+    def fell_back(self) -> None:
+        """Count a connection that stopped being framed."""
+        self.fallbacks += 1
 
     def connection_closed(self, relay: Any) -> None:
         """Forget a connection that ended."""

@@ -29,6 +29,7 @@ class ClientSide(Protocol):
     def dataReceived(self, data: bytes) -> None:
         relay = self.relay
         relay.active = True
+        self.proxy.bytes_to_backend += len(data)
         if relay.passthrough:
             relay.backend.transport.write(data)
         else:
@@ -58,6 +59,7 @@ class BackendSide(Protocol):
     def dataReceived(self, data: bytes) -> None:
         relay = self.relay
         relay.active = True
+        relay.proxy.bytes_to_client += len(data)
         if relay.passthrough:
             relay.client.transport.write(data)
         else:

@@ -1,0 +1,101 @@
+"""Changing a running proxy: its handlers (for a while, with a ttl) and its
+backend, and reading its counters. This is all the control API sees of a
+proxy (L{IProxyControl}).
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from zope.interface import implementer
+
+from vaurien.addresses import backend_endpoint
+from vaurien.errors import ConfigError
+from vaurien.handlers import Handler
+from vaurien.ini_file import SourcedValue
+from vaurien.interfaces import IProxyControl
+from vaurien.plugin_config import configure_plugins, handler_entries
+
+
+def describe(entries: Any) -> str:
+    """Handler entries as the API shows them: C{"delay"} when one handler
+    takes every call, else C{"20:delay,80:dummy"}."""
+    shares = [entry for entry in entries if entry.percent]
+    if len(shares) == 1:
+        return shares[0].name
+    return ",".join(f"{entry.percent}:{entry.name}" for entry in shares)
+
+
+@implementer(IProxyControl)
+class LiveControl:
+    """The control surface of one L{vaurien.proxy.Proxy}."""
+
+    def __init__(self, proxy: Any):
+        self._proxy = proxy
+        self._expiry: Any = None
+
+    @property
+    def name(self) -> str:
+        return self._proxy.name
+
+    def handler_names(self) -> list[str]:
+        return Handler.names()
+
+    def behavior(self) -> str:
+        return describe(self._proxy.handler_entries)
+
+    def set_behavior(
+        self,
+        spec: str,
+        options: Mapping[str, Mapping[str, Any]] | None = None,
+        ttl: float | None = None,
+    ) -> None:
+        options = dict(options or {})
+        known = set(Handler.names())
+        named = {part.split(":")[-1].strip() for part in str(spec).split(",")} | set(options)
+        unknown = sorted(name for name in named if name not in known)
+        if unknown:
+            raise ConfigError(
+                f"unknown handler {unknown[0]!r}; the API can choose among the"
+                f" registered handlers: {', '.join(sorted(known))}"
+            )
+        if ttl is not None and not (isinstance(ttl, (int, float)) and ttl > 0):
+            raise ConfigError(f"ttl must be a positive number of seconds, not {ttl!r}")
+        sections = {
+            name: {key: SourcedValue(value, f"{name}.{key}") for key, value in given.items()}
+            for name, given in options.items()
+        }
+        if ":" not in str(spec):
+            spec = f"100:{spec}"
+        entries = handler_entries(SourcedValue(spec, "name"), configure_plugins(Handler, sections))
+        self._proxy.use_handlers(entries)
+        self._cancel_expiry()
+        if ttl is not None:
+            self._expiry = self._proxy.clock.callLater(ttl, self.reset_behavior)
+
+    def reset_behavior(self) -> None:
+        self._cancel_expiry()
+        self._proxy.use_handlers(self._proxy.settings.handlers)
+
+    def _cancel_expiry(self) -> None:
+        if self._expiry is not None and self._expiry.active():
+            self._expiry.cancel()
+        self._expiry = None
+
+    def backend(self) -> str:
+        return self._proxy.backend
+
+    def set_backend(self, address: str) -> None:
+        self._proxy.use_backend(backend_endpoint(str(address), f"backend {address!r}"))
+
+    def stats(self) -> dict[str, Any]:
+        proxy = self._proxy
+        return {
+            "behavior": self.behavior(),
+            "backend": proxy.backend,
+            "protocol": proxy.protocol.name,
+            "calls": dict(proxy.calls),
+            "connections": {"open": len(proxy.connections), "total": proxy.connections_total},
+            "bytes": {"to_backend": proxy.bytes_to_backend, "to_client": proxy.bytes_to_client},
+            "backend_failures": proxy.backend_failures,
+            "fallbacks": proxy.fallbacks,
+        }
