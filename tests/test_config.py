@@ -8,7 +8,8 @@ import textwrap
 from twisted.python import usage
 from twisted.trial.unittest import TestCase
 
-from vaurien.config import DEMO_HANDLERS, VaurienOptions
+from vaurien.config import VaurienOptions
+from vaurien.proxy_config import DEMO_HANDLERS
 from vaurien.handlers import Handler
 from vaurien.handlers.delay import Delay
 from vaurien.handlers.dummy import Dummy

@@ -89,6 +89,12 @@ def _check(parse, description: str, said: str, what: str) -> None:
     try:
         parse(reactor, description)
     except Exception as e:
+        if description.startswith("systemd:") and isinstance(e, (IndexError, KeyError)):
+            raise ConfigError(
+                f"{said}: systemd passed no such socket ({type(e).__name__}: {e});"
+                " start Vaurien from its .socket unit (see contrib/systemd/README.md),"
+                " which passes the listening sockets in LISTEN_FDS."
+            ) from None
         raise ConfigError(
             f"{said}: not a usable {what}"
             f" ({description!r}: {type(e).__name__}: {e}); expected {_ALLOWED}."

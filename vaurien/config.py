@@ -9,96 +9,21 @@ C{--protocol-NAME-OPTION}, generated from the plugins' C{options}.
 from __future__ import annotations
 
 import sys
-from typing import Any, Mapping
+from typing import Mapping
 
 from attrs import frozen
 from twisted.python import usage
 
 import vaurien
-from vaurien.addresses import backend_endpoint, listen_endpoint
+from vaurien.core_settings import CORE_SETTINGS, checked_value, named_settings, setting_value
 from vaurien.errors import ConfigError, VaurienError
 from vaurien.handlers import Handler
 from vaurien.ini_file import IniFile, SourcedValue, read_ini
-from vaurien.option_values import convert
-from vaurien.plugin_config import (
-    TARGET_KEYS,
-    configure_plugins,
-    configured_plugin,
-    handler_entries,
-)
+from vaurien.plugin_config import TARGET_KEYS, configure_plugins
 from vaurien.protocols import Protocol
+from vaurien.proxy_config import is_demo, proxy_settings
 from vaurien.registry import PluginRegistry
-from vaurien.settings import ProxySettings, Settings
-
-#: The handlers of the demo when the user chose none: faults one can see.
-DEMO_HANDLERS = "20:delay,20:error"
-
-LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
-
-
-@frozen
-class _Setting:
-    """One core setting: C{[vaurien] name} and C{--name-with-dashes}."""
-
-    name: str
-    type: type
-    default: Any
-    doc: str
-    minimum: float | None = None
-    choices: tuple[str, ...] = ()
-
-    @property
-    def option(self) -> str:
-        return self.name.replace("_", "-")
-
-
-_SETTINGS = {
-    setting.name: setting
-    for setting in (
-        _Setting(
-            "proxy", str, "localhost:8000",
-            "Address to listen on: host:port or an endpoint string.",
-        ),
-        _Setting(
-            "backend", str, None,
-            "Backend address: host:port or an endpoint string (none: the demo).",
-        ),
-        _Setting(
-            "protocol", str, "tcp", "Protocol: a registered name or a dotted path to a class."
-        ),
-        _Setting(
-            "handler", str, "100:dummy",
-            "Handler shares, e.g. 20:delay,5:error; the rest goes to dummy"
-            " (alias: --behavior).",
-        ),
-        _Setting(
-            "timeout", float, 30.0,
-            "Seconds of silence before a connection is closed (0: never).", minimum=0,
-        ),
-        _Setting(
-            "stay_connected", bool, False,
-            "Keep the client connected when the backend goes away.",
-        ),
-        _Setting("backlog", int, 8192, "Listen backlog.", minimum=1),
-        _Setting("seed", int, None, "Seed of the handler choice, for repeatable runs."),
-        _Setting(
-            "max_buffer", int, 256 * 1024,
-            "Bytes buffered per direction before reading pauses.", minimum=1,
-        ),
-        _Setting(
-            "threads", int, 10, "Most worker threads for blocking handlers.", minimum=1
-        ),
-        _Setting("log_level", str, "info", "Log level.", choices=LOG_LEVELS),
-        _Setting(
-            "log_output", str, "-", "Where logs go: - for standard output, or a file."
-        ),
-        _Setting("demo", bool, False, "Proxy to an embedded demo HTTP backend."),
-    )
-}
-
-#: Another name for a setting, in the file and on the command line.
-_ALIASES = {"behavior": "handler"}
-
+from vaurien.settings import Settings, StatsdSettings
 
 @frozen
 class _PluginOption:
@@ -122,13 +47,17 @@ class VaurienOptions(usage.Options):
         " --behavior-NAME-OPTION. Settings can come from an INI file"
         " (--config): [vaurien] foo_bar = ... is --foo-bar ...; [handler:NAME]"
         " and [protocol:NAME] hold plugin options; the command line wins."
+        " [proxy:NAME] sections (proxy, backend, protocol, handler, timeout, ...)"
+        " each run a proxy, the proxy settings of [vaurien] and the command line"
+        " being their defaults; [statsd] (enabled, host, port, prefix,"
+        " sample_rate) sends the counters over UDP."
     )
     optParameters = [["config", "c", None, "INI file to read settings from."]] + [
         [s.option, None, None, s.doc if s.default is None else f"{s.doc} Default: {s.default}."]
-        for s in _SETTINGS.values()
+        for s in CORE_SETTINGS.values()
         if s.type is not bool
     ]
-    optFlags = [[s.option, None, s.doc] for s in _SETTINGS.values() if s.type is bool]
+    optFlags = [[s.option, None, s.doc] for s in CORE_SETTINGS.values() if s.type is bool]
 
     def __init__(self) -> None:
         """
@@ -179,7 +108,7 @@ class VaurienOptions(usage.Options):
         """
         core = {
             name: SourcedValue(True if s.type is bool else self[s.option], f"--{s.option}")
-            for name, s in _SETTINGS.items()
+            for name, s in CORE_SETTINGS.items()
             if self[s.option]
         }
         plugins: dict[str, dict[str, dict[str, SourcedValue]]] = {"handler": {}, "protocol": {}}
@@ -209,7 +138,7 @@ def build_settings(
     @raise ConfigError: naming the key, the value and what is allowed.
     """
     ini = read_ini(config_path) if config_path else IniFile()
-    given = {**_file_settings(ini), **command_line}
+    given = {**named_settings(ini.vaurien, CORE_SETTINGS, "[vaurien]"), **command_line}
 
     handlers = configure_plugins(
         Handler, _merged(ini.handlers, plugin_command_line.get("handler", {}))
@@ -217,36 +146,42 @@ def build_settings(
     protocols = configure_plugins(
         Protocol, _merged(ini.protocols, plugin_command_line.get("protocol", {}))
     )
-    demo = _value(given, "demo") or "backend" not in given
-    handler_spec = given.get("handler") or SourcedValue(
-        DEMO_HANDLERS if demo else _SETTINGS["handler"].default, "--handler"
-    )
-    protocol_spec = given.get("protocol") or SourcedValue(
-        "http" if demo and "http" in Protocol.names() else _SETTINGS["protocol"].default,
-        "--protocol",
-    )
-    protocol = configured_plugin(Protocol, protocols, protocol_spec.value, protocol_spec.said())
-    proxy_address = given.get("proxy") or SourcedValue(_SETTINGS["proxy"].default, "--proxy")
-    proxy = ProxySettings(
-        name="default",
-        listen=listen_endpoint(proxy_address.value, proxy_address.said()),
-        backend="" if demo else backend_endpoint(given["backend"].value, given["backend"].said()),
-        protocol_class=protocol.plugin_class,
-        protocol_options=protocol.options,
-        handlers=handler_entries(handler_spec, handlers),
-        timeout=_value(given, "timeout"),
-        stay_connected=_value(given, "stay_connected"),
-        backlog=_value(given, "backlog"),
-        seed=_value(given, "seed"),
-        max_buffer=_value(given, "max_buffer"),
-        threads=_value(given, "threads"),
-    )
+    demo = is_demo(given, ini.proxies)
     return Settings(
-        proxies=(proxy,),
-        log_level=_value(given, "log_level"),
-        log_output=_value(given, "log_output"),
+        proxies=proxy_settings(given, ini.proxies, handlers, protocols, demo),
+        log_level=setting_value(given, "log_level"),
+        log_output=setting_value(given, "log_output"),
         demo=demo,
+        http=setting_value(given, "http"),
+        http_host=setting_value(given, "http_host"),
+        http_port=setting_value(given, "http_port"),
+        http_token=setting_value(given, "http_token") or None,
+        statsd=statsd_settings(ini.statsd),
     )
+
+
+#: The keys of C{[statsd]}: type, minimum, maximum.
+_STATSD_KEYS = {
+    "enabled": (bool, None, None),
+    "host": (str, None, None),
+    "port": (int, 1, 65535),
+    "prefix": (str, None, None),
+    "sample_rate": (float, 0, 1),
+}
+
+
+def statsd_settings(section: Mapping[str, SourcedValue]) -> StatsdSettings:
+    """Read the C{[statsd]} section (the original's keys).
+
+    @raise ConfigError: for an unknown key or a wrong value, naming it.
+    """
+    values = {}
+    for name, given in named_settings(section, _STATSD_KEYS, "[statsd]").items():
+        type_, minimum, maximum = _STATSD_KEYS[name]
+        values[name] = checked_value(given, type_, minimum, maximum)
+        if name == "sample_rate" and values[name] == 0:
+            raise ConfigError(f"{given.said()}: must be more than 0 (1: every count is sent).")
+    return StatsdSettings(**values)
 
 
 def _plugin_options() -> dict[str, _PluginOption]:
@@ -274,25 +209,6 @@ def _canonical_option(argument: str) -> str:
     return argument
 
 
-def _file_settings(ini: IniFile) -> dict[str, SourcedValue]:
-    """The C{[vaurien]} section by setting name, aliases resolved."""
-    settings: dict[str, SourcedValue] = {}
-    for key, given in ini.vaurien.items():
-        name = _ALIASES.get(key, key)
-        if name not in _SETTINGS:
-            known = ", ".join(sorted([*_SETTINGS, *_ALIASES]))
-            raise ConfigError(
-                f"unknown key {given.key!r} in {given.place}; the keys of"
-                f" [vaurien] are: {known}."
-            )
-        if name in settings:
-            raise ConfigError(
-                f"{given.said()}: {settings[name].key!r} is given too; give one of them."
-            )
-        settings[name] = given
-    return settings
-
-
 def _merged(
     file_sections: Mapping[str, Mapping[str, SourcedValue]],
     command_line: Mapping[str, Mapping[str, SourcedValue]],
@@ -301,22 +217,3 @@ def _merged(
     for name, options in command_line.items():
         sections.setdefault(name, {}).update(options)
     return sections
-
-
-def _value(given: Mapping[str, SourcedValue], name: str) -> Any:
-    """The setting C{name}, converted and checked, or its default."""
-    setting = _SETTINGS[name]
-    if name not in given:
-        return setting.default
-    raw = given[name]
-    try:
-        value = convert(raw.value, setting.type)
-    except ValueError as e:
-        raise ConfigError(f"{raw.said()}: {e}.") from None
-    if setting.minimum is not None and value < setting.minimum:
-        raise ConfigError(f"{raw.said()}: must be at least {setting.minimum}.")
-    if setting.choices:
-        value = value.lower()
-    if setting.choices and value not in setting.choices:
-        raise ConfigError(f"{raw.said()}: expected one of {', '.join(setting.choices)}.")
-    return value

@@ -1,7 +1,8 @@
 """Reading the original Vaurien's INI file into plain, sorted-out values.
 
 Sections: C{[vaurien]}; C{[handler:NAME]} and C{[behavior:NAME]} (the same
-thing: the original's later docs used the second); C{[protocol:NAME]}.
+thing: the original's later docs used the second); C{[protocol:NAME]};
+C{[proxy:NAME]} (one per proxy, replacing the single one); C{[statsd]}.
 Nothing is converted here: L{vaurien.config} checks and converts every
 value, and needs to know which file and section each came from.
 """
@@ -18,7 +19,9 @@ from vaurien.errors import ConfigError
 #: Section prefixes and the kind of plugin they configure.
 _PLUGIN_SECTIONS = {"handler": "handler", "behavior": "handler", "protocol": "protocol"}
 
-_KNOWN_SECTIONS = "[vaurien], [handler:NAME], [behavior:NAME] or [protocol:NAME]"
+_KNOWN_SECTIONS = (
+    "[vaurien], [statsd], [proxy:NAME], [handler:NAME], [behavior:NAME] or [protocol:NAME]"
+)
 
 
 @frozen
@@ -58,6 +61,8 @@ class IniFile:
     @ivar handlers: handler name to its section (C{[handler:NAME]} and
         C{[behavior:NAME]} merged).
     @ivar protocols: protocol name to its section.
+    @ivar proxies: proxy name to its C{[proxy:NAME]} section, in file order.
+    @ivar statsd: the C{[statsd]} section.
     """
 
     path: str | None = None
@@ -69,6 +74,12 @@ class IniFile:
     )
     protocols: Mapping[str, Mapping[str, SourcedValue]] = field(
         converter=_frozen_sections, factory=dict
+    )
+    proxies: Mapping[str, Mapping[str, SourcedValue]] = field(
+        converter=_frozen_sections, factory=dict
+    )
+    statsd: Mapping[str, SourcedValue] = field(
+        converter=lambda v: MappingProxyType(dict(v)), factory=dict
     )
 
 
@@ -90,7 +101,9 @@ def read_ini(path: str) -> IniFile:
         raise ConfigError(_syntax_error_message(path, e)) from None
 
     plugins: dict[str, dict[str, dict[str, SourcedValue]]] = {"handler": {}, "protocol": {}}
+    proxies: dict[str, dict[str, SourcedValue]] = {}
     vaurien: dict[str, SourcedValue] = {}
+    statsd: dict[str, SourcedValue] = {}
     for section in parser.sections():
         values = {
             key.replace("-", "_"): SourcedValue(value, key, f"[{section}] of {path}")
@@ -99,13 +112,19 @@ def read_ini(path: str) -> IniFile:
         if section == "vaurien":
             vaurien = values
             continue
+        if section == "statsd":
+            statsd = values
+            continue
         prefix, colon, name = section.partition(":")
+        if prefix == "proxy" and name:
+            proxies[name] = values
+            continue
         if not colon or prefix not in _PLUGIN_SECTIONS or not name:
             raise ConfigError(
                 f"{path}: unknown section [{section}]; sections are {_KNOWN_SECTIONS}."
             )
         plugins[_PLUGIN_SECTIONS[prefix]].setdefault(name, {}).update(values)
-    return IniFile(path, vaurien, plugins["handler"], plugins["protocol"])
+    return IniFile(path, vaurien, plugins["handler"], plugins["protocol"], proxies, statsd)
 
 
 def _syntax_error_message(path: str, error: configparser.Error) -> str:

@@ -95,16 +95,44 @@ class ProxySettings:
 
 
 @frozen
+class StatsdSettings:
+    """Where the proxies' counters go over UDP (C{[statsd]}).
+
+    @ivar enabled: send the counters at all.
+    @ivar host: the statsd server's host.
+    @ivar port: its UDP port.
+    @ivar prefix: the first part of every metric name.
+    @ivar sample_rate: the rate sent with each counter (C{|@rate}), 0 to 1.
+    """
+
+    enabled: bool = False
+    host: str = "localhost"
+    port: int = 8125
+    prefix: str = "vaurien"
+    sample_rate: float = 1.0
+
+
+@frozen
 class Settings:
-    """The whole daemon: its proxies and how it logs.
+    """The whole daemon: its proxies, the control API, metrics and logs.
 
     @ivar proxies: one or more proxies.
     @ivar log_level: C{debug}, C{info}, C{warning}, C{error} or C{critical}.
     @ivar log_output: C{"-"} for standard output, or a file path.
     @ivar demo: C{True} when the proxies point at the embedded demo backend.
+    @ivar http: run the HTTP control API.
+    @ivar http_host: the interface the control API listens on.
+    @ivar http_port: the control API's TCP port.
+    @ivar http_token: the Bearer token the control API requires, if any.
+    @ivar statsd: where counters are sent over UDP.
     """
 
     proxies: tuple[ProxySettings, ...]
     log_level: str = "info"
     log_output: str = "-"
     demo: bool = False
+    http: bool = False
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    http_token: str | None = None
+    statsd: StatsdSettings = StatsdSettings()

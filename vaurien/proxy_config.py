@@ -1,0 +1,132 @@
+"""From the proxy settings the user gave to one L{ProxySettings} per proxy.
+
+Without C{[proxy:NAME]} sections there is one proxy, C{default}, made of
+the command line and C{[vaurien]}. With them, each section is a proxy
+called NAME, and the proxy settings of the command line and C{[vaurien]}
+(C{proxy}, C{backend}, C{protocol}, C{handler}, C{timeout}, ...) are the
+defaults of every section: a key in the section wins. Two proxies may not
+listen on the same address. The demo runs only when no backend is given
+anywhere (or C{--demo} says so).
+"""
+from __future__ import annotations
+
+import re
+from typing import Mapping
+
+from vaurien.addresses import backend_endpoint, listen_endpoint
+from vaurien.core_settings import CORE_SETTINGS, PROXY_SETTINGS, named_settings, setting_value
+from vaurien.errors import ConfigError
+from vaurien.handlers import Handler
+from vaurien.ini_file import SourcedValue
+from vaurien.plugin_config import ConfiguredPlugin, configured_plugin, handler_entries
+from vaurien.protocols import Protocol
+from vaurien.settings import ProxySettings
+
+#: The handlers of the demo when the user chose none: faults one can see.
+DEMO_HANDLERS = "20:delay,20:error"
+
+#: A listening address on a port the system chooses: never shared.
+_ANY_PORT = re.compile(r"tcp6?:0(:|$)")
+
+
+def is_demo(
+    given: Mapping[str, SourcedValue], sections: Mapping[str, Mapping[str, SourcedValue]]
+) -> bool:
+    """Whether to run the demo: C{--demo}, or no backend anywhere."""
+    demo = setting_value(given, "demo")
+    return demo or ("backend" not in given and not any("backend" in s for s in sections.values()))
+
+
+def proxy_settings(
+    given: Mapping[str, SourcedValue],
+    sections: Mapping[str, Mapping[str, SourcedValue]],
+    handlers: Mapping[str, ConfiguredPlugin],
+    protocols: Mapping[str, ConfiguredPlugin],
+    demo: bool,
+) -> tuple[ProxySettings, ...]:
+    """Every proxy: C{default}, or one per C{[proxy:NAME]} section.
+
+    @param given: the core settings of the command line and C{[vaurien]}.
+    @param sections: proxy name to its C{[proxy:NAME]} section.
+    @param handlers: the handlers configured by section, by name.
+    @param protocols: the protocols configured by section, by name.
+    @param demo: whether the proxies point at the demo backend.
+    @raise ConfigError: naming the key and section of a wrong value, a
+        proxy without a backend, or two proxies on one address.
+    """
+    defaults = {name: value for name, value in given.items() if name in PROXY_SETTINGS}
+    if not sections:
+        named = {"default": ("the command line and [vaurien]", defaults)}
+    else:
+        named = {
+            name: (f"[proxy:{name}]", {**defaults, **named_settings(s, PROXY_SETTINGS, f"[proxy:{name}]")})
+            for name, s in sections.items()
+        }
+    proxies = [
+        _proxy(name, where, settings, handlers, protocols, demo)
+        for name, (where, settings) in named.items()
+    ]
+    _refuse_shared_addresses(proxies, named)
+    return tuple(proxies)
+
+
+def _proxy(
+    name: str,
+    where: str,
+    given: Mapping[str, SourcedValue],
+    handlers: Mapping[str, ConfiguredPlugin],
+    protocols: Mapping[str, ConfiguredPlugin],
+    demo: bool,
+) -> ProxySettings:
+    handler_spec = given.get("handler") or SourcedValue(
+        DEMO_HANDLERS if demo else CORE_SETTINGS["handler"].default, "--handler"
+    )
+    protocol_spec = given.get("protocol") or SourcedValue(
+        "http" if demo and "http" in Protocol.names() else CORE_SETTINGS["protocol"].default,
+        "--protocol",
+    )
+    protocol = configured_plugin(Protocol, protocols, protocol_spec.value, protocol_spec.said())
+    listen = _listen(given)
+    if demo:
+        backend = ""
+    elif "backend" in given:
+        backend = backend_endpoint(given["backend"].value, given["backend"].said())
+    else:
+        raise ConfigError(
+            f"{where} has no backend; give backend = HOST:PORT there, or in [vaurien]"
+            " (or --backend) for every proxy."
+        )
+    return ProxySettings(
+        name=name,
+        listen=listen_endpoint(listen.value, listen.said()),
+        backend=backend,
+        protocol_class=protocol.plugin_class,
+        protocol_options=protocol.options,
+        handlers=handler_entries(handler_spec, handlers),
+        timeout=setting_value(given, "timeout"),
+        stay_connected=setting_value(given, "stay_connected"),
+        backlog=setting_value(given, "backlog"),
+        seed=setting_value(given, "seed"),
+        max_buffer=setting_value(given, "max_buffer"),
+        threads=setting_value(given, "threads"),
+    )
+
+
+def _listen(given: Mapping[str, SourcedValue]) -> SourcedValue:
+    return given.get("proxy") or SourcedValue(CORE_SETTINGS["proxy"].default, "--proxy")
+
+
+def _refuse_shared_addresses(
+    proxies: list[ProxySettings], named: Mapping[str, tuple[str, Mapping[str, SourcedValue]]]
+) -> None:
+    listening: dict[str, ProxySettings] = {}
+    for proxy in proxies:
+        if _ANY_PORT.match(proxy.listen):
+            continue
+        other = listening.setdefault(proxy.listen, proxy)
+        if other is not proxy:
+            first, second = (_listen(named[p.name][1]).said() for p in (other, proxy))
+            raise ConfigError(
+                f"proxies {other.name!r} ({first}) and {proxy.name!r} ({second}) both"
+                f" listen on {proxy.listen!r}; give each proxy its own address."
+            )
