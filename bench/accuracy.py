@@ -1,0 +1,41 @@
+"""accuracy: how close C{delay} with sleep 0.1 comes to 100 ms.
+
+A tcp echo through C{--handler 100:delay --handler-delay-sleep 0.1}; each
+round trip minus the median direct round trip of the same round is one
+sample of the added delay. Target: p99 within 100 ms +- 2 ms.
+"""
+from __future__ import annotations
+
+import statistics
+
+from bench import processes, report
+from bench.latency import pct, round_trips
+
+TOOLS: list[str] = []
+SLEEP = 0.1
+
+
+def run(ctx) -> list[dict]:
+    n = 50 if ctx.quick else 200
+    p50 = report.metric("accuracy", "delay 100ms: added p50", "ms",
+                        {"text": "100 +- 2 ms", "on": "value", "min": 98, "max": 102},
+                        ratio=False)
+    p99 = report.metric("accuracy", "delay 100ms: added p99", "ms",
+                        {"text": "100 +- 2 ms", "on": "value", "min": 98, "max": 102},
+                        ratio=False)
+    with processes.helper("echo") as echo, \
+            processes.vaurien(echo.port, "tcp", "100:delay",
+                              ["--handler-delay-sleep", str(SLEEP)]) as v:
+        for r in range(ctx.rounds):
+            base = statistics.median(round_trips(echo.port, 500, warmup=50))
+            rtt = round_trips(v.port, n, warmup=2, deadline_s=n * SLEEP * 3 + 10)
+            extra = [(t - base) * 1e3 for t in rtt]
+            report.add(p50, "direct", base * 1e3)
+            report.add(p99, "direct", base * 1e3)
+            report.add(p50, "vaurien", pct(extra, 50))
+            report.add(p99, "vaurien", pct(extra, 99))
+            ctx.log(f"accuracy round {r}: added p50 {pct(extra, 50):.2f} ms p99 {pct(extra, 99):.2f} ms "
+                    f"min {min(extra):.2f} max {max(extra):.2f} ({len(extra)} samples)")
+    p50["note"] = ("direct column: direct round trip (ms); vaurien column: round trip through "
+                   "delay minus direct median")
+    return [p50, p99]

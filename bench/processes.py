@@ -1,0 +1,194 @@
+"""Start and stop the benchmarks' servers and proxies on free loopback ports.
+
+Every wait here is bounded: a process that does not listen within its
+readiness timeout is killed and reported, never waited on forever.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+
+HOST = "127.0.0.1"
+#: Seconds a started server has to accept a connection.
+READY_TIMEOUT = 15.0
+
+#: Runs vaurien's console script after raising the soft open-files limit
+#: to the hard one (vaurien may not raise it itself).
+_VAURIEN_WRAPPER = (
+    "import resource, sys\n"
+    "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+    "resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))\n"
+    "from vaurien.script import main\n"
+    "main(sys.argv[1:])\n"
+)
+
+
+def raise_nofile() -> int:
+    """Raise this process's soft open-files limit to the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port: int, proc: subprocess.Popen | None = None,
+                   timeout: float = READY_TIMEOUT) -> None:
+    """Wait until C{port} accepts a connection, at most C{timeout} seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode} before listening")
+        try:
+            with socket.create_connection((HOST, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {HOST}:{port} after {timeout}s")
+
+
+class Process:
+    """A child process, stopped with SIGTERM then SIGKILL (bounded)."""
+
+    def __init__(self, name: str, argv: list[str], port: int | None = None,
+                 ready: bool = True, **popen):
+        self.name = name
+        self.port = port
+        self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, **popen)
+        if port is not None and ready:
+            try:
+                wait_listening(port, self.proc)
+            except Exception:
+                self.stop()
+                raise RuntimeError(f"{name} did not start: {self.tail()}")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def tail(self, n: int = 2000) -> str:
+        try:
+            with open(self.log.name, "rb") as f:
+                return f.read()[-n:].decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout)
+        self.log.close()
+        try:
+            os.unlink(self.log.name)
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def vaurien(backend_port: int, protocol: str = "tcp", handler: str = "100:dummy",
+            extra: list[str] | None = None, port: int | None = None) -> Process:
+    """Start vaurien as a subprocess in front of C{backend_port}."""
+    port = port or free_port()
+    argv = [sys.executable, "-c", _VAURIEN_WRAPPER,
+            "--proxy", f"{HOST}:{port}", "--backend", f"{HOST}:{backend_port}",
+            "--protocol", protocol, "--handler", handler, "--log-level", "warning"]
+    argv += extra or []
+    return Process(f"vaurien-{protocol}", argv, port)
+
+
+def portforward(backend_port: int, port: int | None = None) -> Process:
+    """Start Twisted's own portforward (the reference proxy)."""
+    port = port or free_port()
+    argv = [sys.executable, "-m", "bench.portforward", str(port), str(backend_port)]
+    return Process("portforward", argv, port, cwd=_repo_root())
+
+
+def helper(kind: str, port: int | None = None) -> Process:
+    """Start one of bench/servers.py's tiny servers (echo, hold)."""
+    port = port or free_port()
+    argv = [sys.executable, "-m", "bench.servers", kind, str(port)]
+    return Process(f"server-{kind}", argv, port, cwd=_repo_root())
+
+
+def _repo_root() -> str:
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def rss_kib(pid: int) -> int:
+    """VmRSS of process C{pid} in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def nofile_limit(pid: int) -> int:
+    """The soft open-files limit of process C{pid}."""
+    with open(f"/proc/{pid}/limits") as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return int(line.split()[3])
+    return 0
+
+
+def fd_count(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def which(tool: str) -> str | None:
+    found = shutil.which(tool)
+    if found:
+        return found
+    for d in ("/usr/sbin", "/sbin", "/usr/bin"):
+        p = os.path.join(d, tool)
+        if os.access(p, os.X_OK):
+            return p
+    return None
+
+
+@contextmanager
+def tempdir(prefix: str):
+    d = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(d, 0o755)
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def run(argv: list[str], timeout: float) -> str:
+    """Run a load tool to completion, bounded by C{timeout}; its stdout."""
+    done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          stdin=subprocess.DEVNULL, timeout=timeout, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{argv[0]} exited {done.returncode}: {done.stderr[-1000:]}")
+    return done.stdout

@@ -1,0 +1,135 @@
+"""Results: one metric's raw rounds per mode, the table of medians, the JSON file.
+
+A metric is a plain dict (so it goes to JSON as is)::
+
+    {"bench": "bulk", "name": "client->server", "unit": "MB/s",
+     "target": {"text": "ratio >= 0.50", "on": "ratio", "min": 0.5},
+     "rounds": {"direct": [...], "vaurien": [...], "portforward": [...]},
+     "note": "..."}
+
+C{target.on} is C{"ratio"} (vaurien median / direct median) or C{"value"}
+(vaurien's median itself, e.g. added microseconds); C{min}/C{max} bound it.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+
+MODES = ("direct", "vaurien", "portforward")
+
+
+def metric(bench: str, name: str, unit: str, target: dict | None = None,
+           note: str = "", ratio: bool = True) -> dict:
+    """A new metric; C{ratio=False} when a ratio to direct means nothing."""
+    return {"bench": bench, "name": name, "unit": unit, "target": target,
+            "rounds": {}, "note": note, "show_ratio": ratio}
+
+
+def add(m: dict, mode: str, value: float | None) -> None:
+    m["rounds"].setdefault(mode, []).append(value)
+
+
+def median(values: list | None) -> float | None:
+    vals = [v for v in values or [] if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def summarize(m: dict) -> dict:
+    """Medians per mode, ratios to direct, and whether the target is met."""
+    med = {mode: median(vals) for mode, vals in m["rounds"].items()}
+    d = med.get("direct")
+    ratios = {}
+    for mode in ("vaurien", "portforward"):
+        v = med.get(mode)
+        ratios[mode] = (v / d) if (v is not None and d and m.get("show_ratio", True)) else None
+    met = None
+    t = m.get("target")
+    if t:
+        x = ratios["vaurien"] if t["on"] == "ratio" else med.get("vaurien")
+        if x is not None:
+            met = (t.get("min") is None or x >= t["min"]) and (t.get("max") is None or x <= t["max"])
+    return {"median": med, "ratio": ratios, "met": met}
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "-"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if abs(x) >= 100:
+        return f"{x:.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}"
+
+
+def table(metrics: list[dict]) -> str:
+    head = ["bench", "metric", "unit", "direct", "vaurien", "v/d", "portfwd", "pf/d", "target", "met"]
+    rows = [head]
+    for m in metrics:
+        s = summarize(m)
+        med, r = s["median"], s["ratio"]
+        t = m.get("target")
+        met = {True: "yes", False: "NO", None: "-" if not t else "?"}[s["met"]]
+        rows.append([m["bench"], m["name"], m["unit"], _fmt(med.get("direct")),
+                     _fmt(med.get("vaurien")), _fmt(r["vaurien"]),
+                     _fmt(med.get("portforward")), _fmt(r["portforward"]),
+                     t["text"] if t else "", met])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = []
+    for n, row in enumerate(rows):
+        lines.append("  ".join(c.ljust(w) if i < 3 else c.rjust(w) if i < 8 else c.ljust(w)
+                               for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def machine() -> dict:
+    facts = {"platform": platform.platform(), "python": platform.python_version(),
+             "cpus": os.cpu_count(), "node": platform.node()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    facts["cpu"] = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo") as f:
+            facts["mem_total"] = f.readline().split(":", 1)[1].strip()
+        facts["loadavg_at_start"] = os.getloadavg()
+    except OSError:
+        pass
+    try:
+        import twisted
+        facts["twisted"] = twisted.__version__
+    except ImportError:
+        pass
+    return facts
+
+
+def commit(repo: str) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", repo, "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=10)
+        head = out.stdout.strip() or None
+        dirty = subprocess.run(["git", "-C", repo, "status", "--porcelain", "--", "vaurien"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return f"{head}+dirty" if head and dirty else head
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def write_json(path: str, metrics: list[dict], run_facts: dict) -> None:
+    doc = dict(run_facts)
+    doc["metrics"] = [dict(m, summary=summarize(m)) for m in metrics]
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=1, sort_keys=False)
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
