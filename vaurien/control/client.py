@@ -1,0 +1,125 @@
+"""A Python client of the control API, for functional tests that change
+Vaurien's behaviour while they run. The standard library only.
+
+    client = Client(port=8080)
+    with client.with_behavior("delay", sleep=2):
+        ...   # the application under test, through the proxy
+"""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from typing import Any, Iterator
+from urllib.parse import quote
+
+
+class ControlAPIError(Exception):
+    """The API refused a request for another reason than a bad value
+    (token, unknown proxy or route).
+
+    @ivar status: the HTTP status code.
+    """
+
+    def __init__(self, status: int, description: str):
+        super().__init__(description)
+        self.status = status
+
+
+class Client:
+    """Drives one proxy of a running Vaurien.
+
+    @ivar root: the URL the proxy's routes are under.
+    """
+
+    def __init__(self, host: str = "localhost", port: int = 8080, scheme: str = "http",
+                 token: str | None = None, proxy: str | None = None):
+        """
+        @param token: sent as C{Authorization: Bearer TOKEN} when given.
+        @param proxy: the proxy to drive by name; the first one when
+            C{None}.
+        """
+        self._server = f"{scheme}://{host}:{port}"
+        self._token = token
+        self._proxy = proxy
+        self.root = self._server + (f"/proxies/{quote(proxy, safe='')}" if proxy else "")
+
+    def _call(self, method: str, url: str, body: dict[str, Any] | None = None) -> Any:
+        """Send a request; its JSON answer.
+
+        @raise ValueError: when the API refused a value (HTTP 400), with its
+            description.
+        @raise ControlAPIError: for any other refusal.
+        """
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, method=method)
+        if self._token:
+            request.add_header("Authorization", f"Bearer {self._token}")
+        try:
+            with urllib.request.urlopen(request) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            with error:
+                description = _description(error.read()) or f"HTTP {error.code} {error.reason}"
+            if error.code == 400:
+                raise ValueError(description) from None
+            raise ControlAPIError(error.code, description) from None
+
+    def get_behavior(self) -> str:
+        """The handlers in force: C{"dummy"}, C{"20:delay,5:error,75:dummy"}."""
+        return self._call("GET", self.root + "/behavior")["behavior"]
+
+    def set_behavior(self, name: str, **options: Any) -> None:
+        """Put handlers in force.
+
+        @param name: a registered handler name, or shares of several
+            (C{"20:delay,5:error"}).
+        @param options: the handler's options (C{sleep=2}), or for shares
+            options by handler (C{delay={"sleep": 1}}); C{ttl} seconds after
+            which the configured handlers return.
+        @raise ValueError: naming what the API refused.
+        """
+        self._call("PUT", self.root + "/behavior", {**options, "name": name})
+
+    def list_behaviors(self) -> list[str]:
+        """The registered handler names: all the API may choose."""
+        return self._call("GET", self.root + "/behaviors")["behaviors"]
+
+    @contextmanager
+    def with_behavior(self, name: str, **options: Any) -> Iterator[None]:
+        """Put handlers in force for a C{with} block, then the previous
+        ones back (by name: options given to those earlier are not kept)."""
+        previous = self.get_behavior()
+        self.set_behavior(name, **options)
+        try:
+            yield
+        finally:
+            self.set_behavior(previous)
+
+    get_handler = get_behavior
+    set_handler = set_behavior
+    list_handlers = list_behaviors
+    with_handler = with_behavior
+
+    def get_backend(self) -> str:
+        """The backend address new connections go to."""
+        return self._call("GET", self.root + "/backend")["backend"]
+
+    def set_backend(self, address: str) -> None:
+        """Send new connections to C{address} (C{host:port} or an endpoint
+        string)."""
+        self._call("PUT", self.root + "/backend", {"backend": address})
+
+    def stats(self) -> dict[str, Any]:
+        """The counters: of the client's proxy when it names one, else of
+        every proxy (C{{"proxies": {NAME: ...}}})."""
+        return self._call("GET", self.root + "/stats")
+
+
+def _description(body: bytes) -> str | None:
+    """The first error description of an API error body, if it has one."""
+    try:
+        return json.loads(body)["errors"][0]["description"]
+    except (ValueError, LookupError, TypeError):
+        return None
