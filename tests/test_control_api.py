@@ -7,6 +7,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 from twisted.internet.defer import succeed
+from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.trial.unittest import TestCase
 from twisted.web.iweb import UNKNOWN_LENGTH, IBodyProducer
 from zope.interface import implementer
@@ -148,6 +149,17 @@ class RouteTests(ControlAPITestCase):
             "behavior", "backend", "protocol", "calls", "connections", "bytes",
             "backend_failures", "fallbacks",
         })
+
+    async def test_each_change_is_logged_at_info(self):
+        with capturedLogs() as events:
+            await self.json("PUT", "/proxies/b/behavior", {"name": "delay", "sleep": 1, "ttl": 9})
+            await self.json("PUT", "/backend", {"backend": "127.0.0.1:7"})
+        ours = [event for event in events if event["log_namespace"] == "vaurien.control.api"]
+        self.assertEqual([event["log_level"] for event in ours], [LogLevel.info] * 2)
+        behavior, backend = (formatEvent(event) for event in ours)
+        self.assertIn("proxy b: handlers set to delay", behavior)
+        self.assertIn("ttl 9", behavior)
+        self.assertIn("proxy a: backend set to tcp:host=127.0.0.1:port=7", backend)
 
     async def scrape(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         """GET /metrics, parsed: (sample name, sorted labels) to value."""
