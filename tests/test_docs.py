@@ -1,0 +1,98 @@
+"""The Sphinx documentation builds with warnings as errors, so that the
+reference generated from the code and every cross-reference stay valid."""
+from __future__ import annotations
+
+import html
+import os
+import re
+import sys
+import tempfile
+
+from twisted.trial.unittest import TestCase
+
+try:
+    from sphinx.cmd.build import build_main
+except ImportError:
+    build_main = None
+
+DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
+
+
+class DocsBuildTests(TestCase):
+    if build_main is None:
+        skip = "sphinx is not installed: pip install '.[test]' to build the docs"
+
+    def build(self, builder: str) -> tuple[int, str, str]:
+        """Build the docs with C{builder} into a temporary directory.
+
+        @return: the exit status, the warnings written, and the output
+            directory.
+        """
+        out = tempfile.mkdtemp(prefix="vaurien-docs-")
+        self.addCleanup(_remove_tree, out)
+        warnings = os.path.join(out, "warnings.txt")
+        path = list(sys.path)
+        try:
+            status = build_main(
+                ["-W", "--keep-going", "-q", "-w", warnings, "-b", builder, DOCS,
+                 os.path.join(out, builder)]
+            )
+        finally:
+            sys.path[:] = path  # conf.py puts docs/_ext and the checkout first
+        with open(warnings, encoding="utf-8") as f:
+            return status, f.read(), os.path.join(out, builder)
+
+    def test_builds_without_warnings(self) -> None:
+        """The HTML build passes with warnings as errors."""
+        status, warnings, out = self.build("html")
+        self.assertEqual(status, 0, f"the docs build failed:\n{warnings}")
+        self.assertEqual(warnings, "")
+        for page in ("index", "quickstart", "configuration", "handlers",
+                     "protocols/index", "api", "extending", "writing-protocols", "running"):
+            self.assertTrue(os.path.exists(os.path.join(out, page + ".html")), page)
+
+    def test_reference_is_generated_from_the_code(self) -> None:
+        """Every core setting, handler and protocol option appears in the
+        generated pages, under its command-line and INI spellings."""
+        from vaurien.handlers import Handler
+        from vaurien.plugin_config import TARGET_KEYS
+        from vaurien.protocols import Protocol
+
+        try:
+            from vaurien.core_settings import CORE_SETTINGS as settings
+        except ImportError:
+            from vaurien.config import _SETTINGS as settings
+
+        status, warnings, out = self.build("html")
+        self.assertEqual(status, 0, f"the docs build failed:\n{warnings}")
+
+        def page(name: str) -> str:
+            """The text of a built page, tags removed."""
+            with open(os.path.join(out, name + ".html"), encoding="utf-8") as f:
+                return html.unescape(re.sub(r"<[^>]+>", "", f.read()))
+
+        configuration = page("configuration")
+        for setting in settings.values():
+            self.assertIn(f"--{setting.option}", configuration)
+            self.assertIn(setting.doc.split(":")[0], configuration)
+        handlers = page("handlers")
+        for kind, registry, text in (
+            ("handler", Handler, handlers),
+            ("protocol", Protocol, page("protocols/index")),
+        ):
+            for name in registry.names():
+                cls = registry.get(name)
+                self.assertIn(f"{cls.__module__}.{cls.__qualname__}", text)
+                for option in registry.get(name).options:
+                    flag = f"--{kind}-{name}-{option}".replace("_", "-")
+                    self.assertIn(flag, text)
+        for key in TARGET_KEYS:
+            self.assertIn(f"--handler-NAME-{key}", handlers)
+        # epytext markup is turned into reStructuredText, never shown.
+        self.assertNotIn("C{", handlers)
+
+
+def _remove_tree(path: str) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
