@@ -21,7 +21,7 @@ from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Site
 
-from vaurien.proxy import ProxyFactory
+from vaurien.proxy import Proxy, ProxyFactory
 from vaurien.settings import ProxySettings
 
 #: Seconds C{/slow} takes to answer.
@@ -87,6 +87,7 @@ class DemoService(Service):
 
     @ivar proxy_settings: the proxy's settings, its backend filled in once
         the demo backend listens (C{None} before).
+    @ivar proxy: the L{vaurien.proxy.Proxy}, once started (C{None} before).
     """
 
     log = Logger()
@@ -102,6 +103,7 @@ class DemoService(Service):
         self._reactor = reactor
         self._ports: list[Any] = []
         self.proxy_settings: ProxySettings | None = None
+        self.proxy: Proxy | None = None
 
     def startService(self) -> None:
         """Listen for the backend, then for the proxy.
@@ -116,7 +118,9 @@ class DemoService(Service):
             self._settings, backend=f"tcp:host=127.0.0.1:port={backend.getHost().port}"
         )
         endpoint = serverFromString(self._reactor, self.proxy_settings.listen)
-        listening = endpoint.listen(ProxyFactory(self.proxy_settings, self._reactor))
+        factory = ProxyFactory(self.proxy_settings, self._reactor)
+        self.proxy = factory.proxy
+        listening = endpoint.listen(factory)
         failures: list[Failure] = []
         listening.addCallbacks(self._proxy_listening, failures.append)
         if failures:

@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except CannotListenError as e:
         _fail(
             f"cannot listen on {e.interface or '*'}:{e.port}: {e.socketError}."
-            " Choose another address with --proxy (or proxy = in [vaurien])."
+            " Choose another address with --proxy (or proxy = in [vaurien]"
+            " or [proxy:NAME]), or --http-port for the control API."
         )
 
     from twisted.internet import reactor

@@ -1,32 +1,83 @@
-"""makeService(): the proxies as one Twisted service, shared by the
-C{vaurien} command and C{twistd vaurien}."""
+"""makeService(): the proxies, the control API and the statsd sender as
+one Twisted service, shared by the C{vaurien} command and C{twistd vaurien}."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from twisted.application import strports
 from twisted.application.service import MultiService
 
 from vaurien.demo import DemoService
+from vaurien.interfaces import IProxyControl
 from vaurien.proxy import ProxyFactory
 from vaurien.settings import Settings
+from vaurien.statsd import StatsdService
+
+#: Gives each proxy's name and control surface, once the proxies started.
+Controls = Callable[[], Mapping[str, IProxyControl]]
 
 
 def makeService(settings: Settings, reactor: Any = None) -> MultiService:
-    """A service running every proxy of C{settings}.
+    """A service running every proxy of C{settings}, and the control API
+    and the statsd sender when the settings ask for them.
 
     In demo mode each proxy comes with the demo backend it points at.
     Starting the service raises L{twisted.internet.error.CannotListenError}
-    at once when a proxy cannot listen.
+    at once when a proxy or the control API cannot listen.
 
     @param settings: what L{vaurien.config} read.
     @param reactor: the reactor to run on (the global one if C{None}).
     """
-    proxies = MultiService()
+    service = MultiService()
+    running: list[Any] = []
     for proxy in settings.proxies:
         if settings.demo:
-            DemoService(proxy, reactor).setServiceParent(proxies)
+            demo = DemoService(proxy, reactor)
+            demo.setServiceParent(service)
+            running.append(demo)
         else:
             factory = ProxyFactory(proxy, reactor)
-            strports.service(proxy.listen, factory, reactor).setServiceParent(proxies)
-    return proxies
+            strports.service(proxy.listen, factory, reactor).setServiceParent(service)
+            running.append(factory)
+
+    def controls() -> Mapping[str, IProxyControl]:
+        return {each.proxy.name: each.proxy.control for each in running}
+
+    if settings.http:
+        ControlApiService(settings, controls, reactor).setServiceParent(service)
+    if settings.statsd.enabled:
+        StatsdService(settings.statsd, controls, reactor).setServiceParent(service)
+    return service
+
+
+class ControlApiService(MultiService):
+    """The HTTP control API of the proxies, on C{http_host:http_port}.
+
+    Its site is made when it starts, after the proxies (the demo's exist
+    only then).
+    """
+
+    def __init__(self, settings: Settings, controls: Controls, reactor: Any = None):
+        """
+        @param settings: C{http_host}, C{http_port} and C{http_token} are read.
+        @param controls: gives each proxy's name and control surface.
+        @param reactor: the reactor to listen with (the global one if C{None}).
+        """
+        super().__init__()
+        host = settings.http_host.replace("\\", "\\\\").replace(":", "\\:")
+        self.endpoint = f"tcp:{settings.http_port}:interface={host}"
+        self._token = settings.http_token
+        self._controls = controls
+        self._reactor = reactor
+
+    def startService(self) -> None:
+        """Listen; raise L{twisted.internet.error.CannotListenError} at once
+        when the address cannot be used."""
+        # Imported here: twisted.web and prometheus_client load only when
+        # the API runs.
+        from vaurien.control.api import control_site
+
+        if not self.services:
+            site = control_site(self._controls(), self._token)
+            strports.service(self.endpoint, site, self._reactor).setServiceParent(self)
+        super().startService()
