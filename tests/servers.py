@@ -12,6 +12,8 @@ from typing import Any
 
 from twisted.trial.unittest import SkipTest
 
+from vaurien.util import end_process
+
 #: How long a server may take to accept connections, in seconds.
 READY_WITHIN = 10.0
 
@@ -33,12 +35,7 @@ def _start(test: Any, argv: list[str], port: int) -> int:
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
     def stop() -> None:
-        process.terminate()
-        try:
-            process.wait(READY_WITHIN)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        end_process(process)
         assert process.stdout is not None
         process.stdout.close()
 
