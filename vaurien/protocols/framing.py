@@ -11,16 +11,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from attrs import field, frozen
+from attrs import define, field
 
 
 class FramingError(Exception):
     """The stream is not (or no longer) in the protocol's format."""
 
 
-@frozen
+@define
 class Frame:
     """One request or one response, as bytes exactly as they were sent.
+
+    Frames are values: nothing changes one once made (C{attrs.evolve}
+    makes a changed copy). They are not frozen only because a frozen
+    class costs three times as much to build, once per request and reply.
 
     @ivar data: the frame's bytes.
     @ivar command: for requests, the command or method in upper case

@@ -15,6 +15,7 @@ from vaurien.protocols.framing import Frame, FramingError
 _LENGTH = re.compile(rb"-?[0-9]{1,19}\Z")
 _TUNNEL = frozenset({b"SUBSCRIBE", b"PSUBSCRIBE", b"SSUBSCRIBE", b"MONITOR"})
 _SIMPLE = frozenset(b"+-:_,#(")
+_PLAIN = frozenset(b"+-:")  # replies a plain line carries whole
 _BULK = frozenset(b"$!=")
 #: Aggregate type byte -> elements per announced unit.
 _AGGREGATE = {ord("*"): 1, ord("~"): 1, ord(">"): 1, ord("%"): 2, ord("|"): 2}
@@ -121,6 +122,66 @@ class _Reader:
         self._start = self._pos
 
 
+def _digits_at(buf: bytearray, start: int, eol: int) -> int | None:
+    """The number written in C{buf[start:eol]}, if only digits (at most 19)."""
+    digits = buf[start:eol]
+    if 0 < len(digits) < 20 and digits.isdigit():
+        return int(digits)
+    return None
+
+
+def _whole_command(buf: bytearray, pos: int, max_elements: int, max_bulk: int):
+    """The fast way through the common request: a whole array of bulk
+    strings at C{pos}, read in one pass.
+
+    @return: C{(end, command)}, or C{None} when the array is not whole yet
+        or not that simple (the general parser then takes it, and says
+        what is wrong if anything is).
+    """
+    eol = buf.find(b"\r\n", pos, pos + 22)
+    count = _digits_at(buf, pos + 1, eol) if eol > 0 else None
+    if not count or count > max_elements:
+        return None
+    at, size, command = eol + 2, len(buf), None
+    for _ in range(count):
+        if at >= size or buf[at] != 36:  # "$"
+            return None
+        eol = buf.find(b"\r\n", at, at + 23)
+        length = _digits_at(buf, at + 1, eol) if eol > 0 else None
+        end = eol + 2 + (length or 0)
+        if length is None or length > max_bulk or buf[end : end + 2] != b"\r\n":
+            return None
+        if command is None:
+            command = bytes(buf[eol + 2 : end]).upper()
+        at = end + 2
+    return at, command
+
+
+def _whole_plain_reply(buf: bytearray, pos: int, max_bulk: int, max_line: int) -> int | None:
+    """The fast way through the common reply: a whole status, error,
+    integer or bulk string at C{pos}.
+
+    @return: where it ends, or C{None} when it is not whole yet or not one
+        of those (the general parser then takes it).
+    """
+    if pos >= len(buf):
+        return None
+    kind = buf[pos]
+    if kind == 36:  # "$"
+        eol = buf.find(b"\r\n", pos, pos + 23)
+        if eol == pos + 3 and buf[pos + 1 : eol] == b"-1":  # null
+            return eol + 2
+        length = _digits_at(buf, pos + 1, eol) if eol > 0 else None
+        end = eol + 2 + (length or 0)
+        if length is None or length > max_bulk or buf[end : end + 2] != b"\r\n":
+            return None
+        return end + 2
+    if kind in _PLAIN:
+        eol = buf.find(b"\r\n", pos + 1, pos + max_line + 3)
+        return eol + 2 if eol > 0 else None
+    return None
+
+
 class RespRequestFramer(_Reader):
     """Frames client to server Redis traffic.
 
@@ -159,6 +220,11 @@ class RespRequestFramer(_Reader):
             return False
         if self._buf[self._pos] != ord("*"):
             return self._inline()
+        whole = _whole_command(self._buf, self._pos, self._max_elements, self._max_bulk)
+        if whole is not None:
+            self._pos = self._scan = whole[0]
+            self._emit(whole[1])
+            return True
         line = self._line()
         if line is None:
             return False
@@ -238,6 +304,12 @@ class RespReplyFramer(_Reader):
             self._bulk = None
             self._value_done()
             return True
+        if not self._stack:
+            end = _whole_plain_reply(self._buf, self._pos, self._max_bulk, self._max_line)
+            if end is not None:
+                self._pos = self._scan = end
+                self._emit()
+                return True
         line = self._line()
         if line is None:
             return False

@@ -117,20 +117,42 @@ class FramedRelay(Relay):
         except FramingError as e:
             self._fall_back(str(e))
             return
-        for frame in frames:
-            if from_client:
-                self._new_request(frame)
-            else:
+        if from_client:
+            self._new_requests(frames)
+        else:
+            for frame in frames:
                 self._new_reply(frame)
+            self._flush()
         if self.framing.pending > MAX_FRAME:
             self._fall_back(f"a frame larger than {MAX_FRAME} bytes")
             return
         self._run_calls()
 
-    def _new_request(self, request: Frame) -> None:
-        call = Call(request, self.proxy.choose_for(request))
-        self._calls.append(call)
-        self._queue(_Work(call, True))
+    def _new_requests(self, requests: list[Frame]) -> None:
+        """Give each request its call; pass on at once, in one write, the
+        requests whose handler only passes bytes (no handler call)."""
+        passed = []
+        for request in requests:
+            call = Call(request, self.proxy.choose_for(request))
+            if self._passes(call) and not request.tunnel:
+                passed.append(self.framing.rewrite_request(request))
+                call.forwarded = True
+                if request.expects_reply:
+                    self._calls.append(call)
+                    self._expect(call)
+                continue
+            self._calls.append(call)
+            self._queue(_Work(call, True))
+        if passed:
+            self.backend.transport.write(b"".join(passed))
+
+    def _passes(self, call: Call) -> bool:
+        """Whether C{call} can skip its handler: a passthrough handler, and
+        nothing before it still waiting to run."""
+        return (
+            call.slot.passthrough and not self._work and self._call is None
+            and self.backend.transport is not None
+        )
 
     def _new_reply(self, reply: Frame) -> None:
         if reply.command == b">":  # a RESP3 push: out of band, answers nothing
@@ -141,7 +163,11 @@ class FramedRelay(Relay):
             return
         call = self._awaiting.popleft()
         call.reply = reply
-        self._queue(_Work(call, False))
+        if self._passes(call):
+            call.answer += reply.data
+            call.complete = True
+        else:
+            self._queue(_Work(call, False))
 
     def _queue(self, work: _Work) -> None:
         self._work.append(work)
@@ -238,15 +264,19 @@ class FramedRelay(Relay):
         self._awaiting.append(call)
 
     def _flush(self) -> None:
-        """Write the answers owed, in request order."""
-        while self._calls:
-            head = self._calls[0]
+        """Write the answers owed, in request order, in one write."""
+        ready = []
+        calls = self._calls
+        while calls:
+            head = calls[0]
             if head.answer:
-                self.client.transport.write(bytes(head.answer))
+                ready.append(bytes(head.answer))
                 head.answer.clear()
             if not head.complete:
-                return
-            self._calls.popleft()
+                break
+            calls.popleft()
+        if ready:
+            self.client.transport.write(b"".join(ready))
 
     def _close_if_done(self) -> None:
         if self._work or self._call is not None or self.closed or self._tunnel:
