@@ -33,6 +33,7 @@ class Context:
         self.quick = quick
         self.minutes = minutes
         self.clients = clients
+        self.failures: list[str] = []
 
     def log(self, msg: str) -> None:
         sys.stderr.write(f"[{time.strftime('%H:%M:%S')}] {msg}\n")
@@ -43,7 +44,11 @@ class Context:
         for r in range(self.rounds):
             k = r % len(modes)
             for mode in modes[k:] + modes[:k]:
-                measure(mode, r)
+                try:
+                    measure(mode, r)
+                except Exception as e:  # keep the other modes and rounds
+                    self.failures.append(f"round {r} {mode}: {type(e).__name__}: {e}")
+                    self.log(f"round {r} {mode} failed: {e}")
 
 
 def ensure_tools(tools: list[str], ctx: Context) -> None:
@@ -90,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
             facts["errors"][name] = f"{type(e).__name__}: {e}"
             ctx.log(f"{name} failed:\n{traceback.format_exc()}")
         facts["durations_s"][name] = round(time.monotonic() - t0, 1)
+        if ctx.failures:
+            facts["errors"][name] = "; ".join(ctx.failures)
+            ctx.failures = []
     facts["duration_s"] = round(time.monotonic() - started, 1)
 
     out = a.out or os.path.join(REPO, "bench", "results",

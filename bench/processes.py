@@ -61,11 +61,31 @@ def wait_listening(port: int, proc: subprocess.Popen | None = None,
     raise RuntimeError(f"nothing listens on {HOST}:{port} after {timeout}s")
 
 
+def wait_bound(port: int, proc: subprocess.Popen | None = None,
+               timeout: float = READY_TIMEOUT) -> None:
+    """Wait until a socket is in LISTEN on C{port}, without connecting to it.
+
+    For servers that count every connection (C{iperf3 -s -1} serves one).
+    """
+    needle = f":{port:04X} "
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode} before listening")
+        with open("/proc/net/tcp") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) > 3 and (fields[1] + " ").endswith(needle) and fields[3] == "0A":
+                    return
+        time.sleep(0.02)
+    raise RuntimeError(f"nothing listens on {HOST}:{port} after {timeout}s")
+
+
 class Process:
     """A child process, stopped with SIGTERM then SIGKILL (bounded)."""
 
     def __init__(self, name: str, argv: list[str], port: int | None = None,
-                 ready: bool = True, **popen):
+                 ready: bool | str = True, **popen):
         self.name = name
         self.port = port
         self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log", delete=False)
@@ -73,7 +93,10 @@ class Process:
                                      stdin=subprocess.DEVNULL, **popen)
         if port is not None and ready:
             try:
-                wait_listening(port, self.proc)
+                if ready == "bound":
+                    wait_bound(port, self.proc)
+                else:
+                    wait_listening(port, self.proc)
             except Exception:
                 self.stop()
                 raise RuntimeError(f"{name} did not start: {self.tail()}")
