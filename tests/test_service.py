@@ -19,6 +19,16 @@ from vaurien.service import ControlApiService, makeService
 from vaurien.statsd import StatsdService
 
 
+async def echoed(port: int, data: bytes) -> bytes:
+    """Send C{data} to loopback C{port}, half-close, and return all that
+    comes back."""
+    client = Collector()
+    await connect(port, client)
+    client.transport.write(data)
+    client.transport.loseWriteConnection()
+    return await client.ended
+
+
 class MakeServiceTests(TestCase):
     async def test_proxies_to_the_backend(self):
         taken = reactor.listenTCP(0, Factory.forProtocol(Protocol), interface="127.0.0.1")
@@ -28,11 +38,7 @@ class MakeServiceTests(TestCase):
         service = makeService(Settings(proxies=(proxy,)))
         service.startService()
         self.addCleanup(service.stopService)
-        client = Collector()
-        await connect(port, client)
-        client.transport.write(b"through makeService")
-        client.transport.loseWriteConnection()
-        self.assertEqual(await client.ended, b"through makeService")
+        self.assertEqual(await echoed(port, b"through makeService"), b"through makeService")
 
     def test_port_in_use_raises_at_start(self):
         taken = reactor.listenTCP(0, Factory.forProtocol(Protocol), interface="127.0.0.1")

@@ -14,8 +14,9 @@ from twisted.python.systemd import ListenFDs
 from twisted.trial.unittest import SkipTest, TestCase
 
 from tests.processes import SOURCE_TREE
-from tests.proxying import Collector, connect, echo_backend
+from tests.proxying import echo_backend
 from tests.test_config import ConfigTestCase, parse
+from tests.test_service import echoed
 from vaurien.service import makeService
 
 UNITS = os.path.join(SOURCE_TREE, "contrib", "systemd")
@@ -89,11 +90,7 @@ class SystemdAddressTests(ConfigTestCase):
         service = makeService(settings)
         service.startService()
         self.addCleanup(service.stopService)
-        client = Collector()
-        await connect(port, client)
-        client.transport.write(b"through systemd's socket")
-        client.transport.loseWriteConnection()
-        self.assertEqual(await client.ended, b"through systemd's socket")
+        self.assertEqual(await echoed(port, b"through systemd's socket"), b"through systemd's socket")
 
     def test_without_the_socket_says_so(self):
         self.patch(_SystemdParser, "_sddaemon", ListenFDs([]))

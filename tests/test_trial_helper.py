@@ -7,6 +7,7 @@ from twisted.python import usage
 from twisted.trial.unittest import TestCase
 
 from tests.proxying import Collector, connect, echo_backend
+from tests.test_service import echoed
 from vaurien.testing import command_line
 from vaurien.testing.trial import run_proxy
 
@@ -25,11 +26,7 @@ class RunProxyTests(TestCase):
     async def test_proxies_to_the_backend_and_counts(self):
         proxy = run_proxy(self, f"127.0.0.1:{echo_backend(self)}", timeout=5)
         self.assertEqual((proxy.host, proxy.proxy.settings.timeout), ("127.0.0.1", 5.0))
-        client = Collector()
-        await connect(proxy.port, client)
-        client.transport.write(b"in process")
-        client.transport.loseWriteConnection()
-        self.assertEqual(await client.ended, b"in process")
+        self.assertEqual(await echoed(proxy.port, b"in process"), b"in process")
         self.assertEqual(proxy.control.stats()["calls"], {"dummy": 1})
 
     def test_handler_options(self):
