@@ -16,7 +16,6 @@ from typing import Mapping
 from vaurien.addresses import backend_endpoint, listen_endpoint
 from vaurien.core_settings import CORE_SETTINGS, PROXY_SETTINGS, named_settings, setting_value
 from vaurien.errors import ConfigError
-from vaurien.handlers import Handler
 from vaurien.ini_file import SourcedValue
 from vaurien.plugin_config import ConfiguredPlugin, configured_plugin, handler_entries
 from vaurien.protocols import Protocol
