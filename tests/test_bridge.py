@@ -71,7 +71,7 @@ class BytesBothWaysTests(TestCase):
     def exchange(self, size: int, handlers: str, **options):
         to_backend, to_client = os.urandom(size), os.urandom(size)
         backend = StreamingBackend(to_client)
-        port, _ = start_proxy(self, proxy_settings(listen(self, backend), handlers, **options))
+        port, factory = start_proxy(self, proxy_settings(listen(self, backend), handlers, **options))
         client = Streamer(to_backend)
         yield connect(port, client)
         got_by_client = yield client.ended
@@ -80,10 +80,14 @@ class BytesBothWaysTests(TestCase):
         self.assertEqual((client.count, backend.connections[0].count), (size, size))
         self.assertEqual((got_by_client, got_by_backend), (sha(to_client), sha(to_backend)))
         client.transport.loseConnection()
+        return factory.proxy
 
-    def test_64_mib_each_way_passthrough(self):
-        """64 MiB of random bytes each way arrive intact through dummy."""
-        return self.exchange(64 * MiB, "100:dummy")
+    async def test_64_mib_each_way_passthrough(self):
+        """64 MiB of random bytes each way arrive intact through dummy,
+        spliced by the kernel once past the first MiB."""
+        proxy = await self.exchange(64 * MiB, "100:dummy")
+        await poll(lambda: not proxy.connections)
+        self.assertEqual(proxy.pipes.kept, 2)
 
     def test_64_mib_each_way_through_handler_calls(self):
         """The same through a handler that is called for every chunk."""

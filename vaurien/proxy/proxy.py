@@ -5,6 +5,7 @@ Twisted factory a listening endpoint is given.
 """
 from __future__ import annotations
 
+import os
 from collections import Counter
 from typing import Any
 
@@ -18,6 +19,7 @@ from vaurien.proxy.choice import HandlerChoice
 from vaurien.handlers import Handler
 from vaurien.proxy.framed_relay import FramedRelay
 from vaurien.proxy.live import LiveControl
+from vaurien.proxy.splice import PipePool
 from vaurien.proxy.relay import Relay
 from vaurien.proxy.sides import BackendFactory, ClientSide
 from vaurien.settings import HandlerEntry, ProxySettings
@@ -25,6 +27,8 @@ from vaurien.settings import HandlerEntry, ProxySettings
 
 #: Most backend connections kept for reuse (tcp's C{reuse_socket}).
 MAX_IDLE_BACKENDS = 100
+#: Most pipes for spliced connections (two each): 1,024 file descriptors.
+MAX_PIPES = 512
 
 
 def _instantiate(cls: type, options: Any, proxy: Any = None) -> Any:
@@ -72,6 +76,7 @@ class Proxy:
         self.use_backend(settings.backend)
         self._threads: ThreadPool | None = None
         self._idle_backends: list[Any] = []
+        self.pipes = PipePool(MAX_PIPES) if hasattr(os, "splice") else None
         self.connections: set[Any] = set()
         self.calls: Counter[str] = Counter()
         self.connections_total = 0
@@ -189,6 +194,8 @@ class Proxy:
         for backend_side in self._idle_backends:
             backend_side.transport.loseConnection()
         self._idle_backends.clear()
+        if self.pipes is not None:
+            self.pipes.close()
         if self._threads is not None:
             self._threads.stop()
             self._threads = None

@@ -15,11 +15,16 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from vaurien.proxy.flow import PauseGate
+from vaurien.proxy.splice import SPLICE_AFTER, SpliceLink, unsent_bytes
 from vaurien.sockets import TransportSocket
 
 #: How many idle checks in a row close a connection: the idle timeout is
 #: honoured within a quarter of its length, with one timer per connection.
 IDLE_CHECKS = 4
+#: C{unspliced} of a connection that is never to be spliced.
+NEVER = 1 << 62
+#: Bytes to wait before trying to splice again, when the moment was wrong.
+RETRY_SPLICE_AFTER = 1 << 16
 
 
 class Relay:
@@ -53,6 +58,9 @@ class Relay:
         self._calling: Any = None
         self._idle_checks = 0
         self._idle_timer: Any = None
+        self.spliced: SpliceLink | None = None
+        #: Bytes left to pass on the transports before trying to splice.
+        self.unspliced = SPLICE_AFTER if self._may_splice() else NEVER
         self.peer = self.client.getpeername()
 
     # -- what the framed relay does differently ----------------------------
@@ -71,6 +79,50 @@ class Relay:
     def _holds_connection(self) -> bool:
         """Whether the idle timeout must leave the connection alone."""
         return self.slot.holds_connection
+
+    def _may_splice(self) -> bool:
+        settings = self.proxy.protocol.settings
+        return not (
+            self.proxy.protocol.per_call or settings.get("keep_alive")
+            or settings.get("reuse_socket") or self.proxy.pipes is None
+        )
+
+    # -- splicing ---------------------------------------------------------
+
+    def try_splice(self) -> None:
+        """Hand both sockets to the kernel (L{SpliceLink}) if nothing but
+        passing bytes is going on; else try again later, or never."""
+        transports = (self.client.transport, self.backend.transport)
+        if self.closed or not self.passthrough or None in transports:
+            self.unspliced = NEVER
+            return
+        if not all(hasattr(t, "socket") and hasattr(t, "dataBuffer") for t in transports):
+            self.unspliced = NEVER
+            return
+        if self.client.ended or self.backend.ended or any(t.disconnecting for t in transports):
+            self.unspliced = RETRY_SPLICE_AFTER
+            return
+        pool = self.proxy.pipes
+        pipes = pool.take(), pool.take()
+        if None in pipes or any(unsent_bytes(t) > pool.capacity for t in transports):
+            for pipe in pipes:
+                if pipe is not None:
+                    pool.give_back(pipe, empty=True)
+            self.unspliced = RETRY_SPLICE_AFTER
+            return
+        self.unspliced = NEVER
+        for transport in transports:
+            transport.unregisterProducer()
+        self.spliced = SpliceLink(self, self.proxy.reactor, pipes)
+        self.spliced.start()
+
+    def moved(self, from_client: bool, count: int) -> None:
+        """Bytes moved by the kernel, for the counters and the idle timer."""
+        self.active = True
+        if from_client:
+            self.proxy.bytes_to_backend += count
+        else:
+            self.proxy.bytes_to_client += count
 
     # -- opening ----------------------------------------------------------
 
@@ -348,6 +400,8 @@ class Relay:
         self.passthrough = False
         if self._idle_timer is not None and self._idle_timer.active():
             self._idle_timer.cancel()
+        if self.spliced is not None:
+            self.spliced.stop(self.proxy.pipes)
         for waiting in (self._connecting, self._call):
             if isinstance(waiting, Deferred):
                 waiting.cancel()

@@ -32,6 +32,9 @@ class ClientSide(Protocol):
         self.proxy.bytes_to_backend += len(data)
         if relay.passthrough:
             relay.backend.transport.write(data)
+            relay.unspliced -= len(data)
+            if relay.unspliced < 0:
+                relay.try_splice()
         else:
             relay.data_from(True, data)
 
@@ -62,6 +65,9 @@ class BackendSide(Protocol):
         relay.proxy.bytes_to_client += len(data)
         if relay.passthrough:
             relay.client.transport.write(data)
+            relay.unspliced -= len(data)
+            if relay.unspliced < 0:
+                relay.try_splice()
         else:
             relay.data_from(False, data)
 
