@@ -25,7 +25,7 @@ def run(ctx) -> list[dict]:
                         ratio=False)
     with processes.helper("echo") as echo, \
             processes.vaurien(echo.port, "tcp", "100:delay",
-                              ["--handler-delay-sleep", str(SLEEP)]) as v:
+                              extra=["--handler-delay-sleep", str(SLEEP)]) as v:
         for r in range(ctx.rounds):
             base = statistics.median(round_trips(echo.port, 500, warmup=50))
             rtt = round_trips(v.port, n, warmup=2, deadline_s=n * SLEEP * 3 + 10)

@@ -136,7 +136,7 @@ class Process:
         self.stop()
 
 
-def vaurien(backend_port: int, protocol: str = "tcp", handler: str = "100:dummy",
+def vaurien(backend_port: int, protocol: str = "tcp", handler: str = "100:dummy", *,
             extra: list[str] | None = None, port: int | None = None) -> Process:
     """Start vaurien as a subprocess in front of C{backend_port}."""
     port = port or free_port()

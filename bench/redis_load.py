@@ -105,7 +105,7 @@ def run(ctx) -> list[dict]:
               "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no"]
     with processes.Process("redis-server", server, backend), \
             processes.vaurien(backend, "redis") as v, \
-            processes.vaurien(backend, "redis", FAULTS, FAULT_OPTIONS) as vf, \
+            processes.vaurien(backend, "redis", FAULTS, extra=FAULT_OPTIONS) as vf, \
             processes.portforward(backend) as pf:
         ports = {"direct": backend, "vaurien": v.port, "faults": vf.port, "portforward": pf.port}
 
