@@ -58,6 +58,8 @@ def summarize(m: dict) -> dict:
 def _fmt(x: float | None) -> str:
     if x is None:
         return "-"
+    if float(x).is_integer() and abs(x) < 1000:
+        return str(int(x))
     if abs(x) >= 1000:
         return f"{x:,.0f}"
     if abs(x) >= 100:
