@@ -147,6 +147,13 @@ def build_settings(
         Protocol, _merged(ini.protocols, plugin_command_line.get("protocol", {}))
     )
     demo = is_demo(given, ini.proxies)
+    workers = setting_value(given, "workers")
+    if workers > 1 and (demo or setting_value(given, "http")):
+        raise ConfigError(
+            f"--workers {workers}: several workers need a backend (no demo) and no"
+            " --http: each worker is a process of its own, and the control API"
+            " would change only the one that answers it."
+        )
     return Settings(
         proxies=proxy_settings(given, ini.proxies, handlers, protocols, demo),
         log_level=setting_value(given, "log_level"),
@@ -157,6 +164,7 @@ def build_settings(
         http_port=setting_value(given, "http_port"),
         http_token=setting_value(given, "http_token") or None,
         statsd=statsd_settings(ini.statsd),
+        workers=workers,
     )
 
 

@@ -78,6 +78,11 @@ CORE_SETTINGS = {
         CoreSetting(
             "log_output", str, "-", "Where logs go: - for standard output, or a file."
         ),
+        CoreSetting(
+            "workers", int, 1,
+            "Processes sharing each listening port (SO_REUSEPORT), for more cores.",
+            minimum=1,
+        ),
         CoreSetting("demo", bool, False, "Proxy to an embedded demo HTTP backend."),
         CoreSetting("http", bool, False, "Run the HTTP control API."),
         CoreSetting(

@@ -3,10 +3,14 @@
 It reads the same options as C{twistd vaurien}, logs through
 twisted.logger as C{--log-level} and C{--log-output} say, and runs until
 SIGINT or SIGTERM. A wrong setting or a port in use ends it at once with
-C{vaurien: error: ...} and exit status 2, never a traceback.
+C{vaurien: error: ...} and exit status 2, never a traceback. With
+C{--workers N} it starts N - 1 more processes sharing its ports, and
+stops them when it stops.
 """
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from typing import NoReturn
 
@@ -21,6 +25,10 @@ from vaurien.service import makeService
 
 #: Exit status for a wrong setting or an address that cannot be used.
 USAGE_ERROR = 2
+#: Set in the environment of the worker processes the first one starts.
+WORKER_MARK = "VAURIEN_WORKER"
+#: Seconds a worker has to stop before it is killed.
+WORKER_STOP_WITHIN = 10
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
@@ -29,6 +37,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
     @param argv: the arguments, without the program name (C{sys.argv[1:]}
         if C{None}).
     """
+    if argv is None:
+        argv = sys.argv[1:]
     try:
         options = VaurienOptions()
         options.parseOptions(argv)
@@ -50,8 +60,29 @@ def main(argv: list[str] | None = None) -> NoReturn:
     from twisted.internet import reactor
 
     reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
+    if settings.workers > 1 and WORKER_MARK not in os.environ:
+        workers = _start_workers(argv, settings.workers - 1)
+        reactor.addSystemEventTrigger("before", "shutdown", _stop_workers, workers)
     reactor.run()
     sys.exit(0)
+
+
+def _start_workers(argv: list[str], count: int) -> list[subprocess.Popen]:
+    """Start C{count} more processes with the same arguments; each listens
+    on the same ports (C{SO_REUSEPORT})."""
+    environment = {**os.environ, WORKER_MARK: "1"}
+    command = [sys.executable, "-m", "vaurien", *argv]
+    return [subprocess.Popen(command, env=environment) for _ in range(count)]
+
+
+def _stop_workers(workers: list[subprocess.Popen]) -> None:
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        try:
+            worker.wait(WORKER_STOP_WITHIN)
+        except subprocess.TimeoutExpired:
+            worker.kill()
 
 
 def _fail(message: str) -> NoReturn:

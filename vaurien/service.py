@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from twisted.application import strports
+from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService
 
 from vaurien.demo import DemoService
 from vaurien.interfaces import IProxyControl
+from vaurien.listening import listening_endpoint
 from vaurien.proxy import ProxyFactory
-from vaurien.settings import Settings
+from vaurien.settings import ProxySettings, Settings
 from vaurien.statsd import StatsdService
 
 #: Gives each proxy's name and control surface, once the proxies started.
@@ -37,7 +39,7 @@ def makeService(settings: Settings, reactor: Any = None) -> MultiService:
             running.append(demo)
         else:
             factory = ProxyFactory(proxy, reactor)
-            strports.service(proxy.listen, factory, reactor).setServiceParent(service)
+            _listening(proxy, factory, settings.workers > 1, reactor).setServiceParent(service)
             running.append(factory)
 
     def controls() -> Mapping[str, IProxyControl]:
@@ -48,6 +50,19 @@ def makeService(settings: Settings, reactor: Any = None) -> MultiService:
     if settings.statsd.enabled:
         StatsdService(settings.statsd, controls, reactor).setServiceParent(service)
     return service
+
+
+def _listening(
+    proxy: ProxySettings, factory: ProxyFactory, reuse_port: bool, reactor: Any
+) -> StreamServerEndpointService:
+    """The service listening for C{proxy}: it raises at start when the
+    address cannot be used."""
+    if reactor is None:
+        from twisted.internet import reactor
+    endpoint = listening_endpoint(reactor, proxy.listen, proxy.backlog, reuse_port)
+    listening = StreamServerEndpointService(endpoint, factory)
+    listening._raiseSynchronously = True
+    return listening
 
 
 class ControlApiService(MultiService):

@@ -120,6 +120,7 @@ class Settings:
     @ivar log_level: C{debug}, C{info}, C{warning}, C{error} or C{critical}.
     @ivar log_output: C{"-"} for standard output, or a file path.
     @ivar demo: C{True} when the proxies point at the embedded demo backend.
+    @ivar workers: processes sharing each listening port.
     @ivar http: run the HTTP control API.
     @ivar http_host: the interface the control API listens on.
     @ivar http_port: the control API's TCP port.
@@ -131,6 +132,7 @@ class Settings:
     log_level: str = "info"
     log_output: str = "-"
     demo: bool = False
+    workers: int = 1
     http: bool = False
     http_host: str = "127.0.0.1"
     http_port: int = 8080
