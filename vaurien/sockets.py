@@ -33,10 +33,26 @@ def socket_address(address: Any) -> Any:
     return str(address)
 
 
+class _Unshared:
+    """Stands for the condition of a wrapper no thread has used yet: no
+    lock to take, no one to wake."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: Any) -> None:
+        return None
+
+    def notify_all(self) -> None:
+        """No thread waits."""
+
+
+_UNSHARED = _Unshared()
+
+
 class TransportSocket:
     """One side of a proxied connection, with the socket methods handlers use.
 
-    @ivar blocking: C{True} while a handler runs in a worker thread.
     @ivar framed: C{True} during a call on a framed protocol: the buffer
         holds one frame, and C{recv} past it raises C{BlockingIOError}
         even in a thread (the next frame is another call's).
@@ -58,13 +74,26 @@ class TransportSocket:
         self._ended = False
         self.end_seen = False
         self.consumed = 0
-        self._condition = threading.Condition()
+        self._condition: Any = _UNSHARED
         self._timeout: float | None = None
         self._closed = False
         self.transport: Any = None
-        self.blocking = False
+        self._blocking = False
         self.framed = False
         self.write_to: Callable[[bytes], None] | None = None
+
+    @property
+    def blocking(self) -> bool:
+        """C{True} while a handler runs in a worker thread."""
+        return self._blocking
+
+    @blocking.setter
+    def blocking(self, value: bool) -> None:
+        if value and self._condition is _UNSHARED:
+            # A thread shares this wrapper from now on; until one did, a
+            # lock per side would only cost memory (1.4 KiB each).
+            self._condition = threading.Condition()
+        self._blocking = value
 
     # -- the proxy's side -------------------------------------------------
 

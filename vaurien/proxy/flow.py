@@ -17,18 +17,19 @@ class PauseGate:
 
     def __init__(self, transport: Any):
         self.transport = transport
-        self._reasons: set[str] = set()
+        self._reasons: list[str] = []  # few, and a list is smaller than a set
 
     def pause(self, reason: str) -> None:
         """Stop reading for C{reason}."""
         if not self._reasons:
             self.transport.pauseProducing()
-        self._reasons.add(reason)
+        if reason not in self._reasons:
+            self._reasons.append(reason)
 
     def resume(self, reason: str) -> None:
         """Drop C{reason}; read again when it was the last one."""
         if reason in self._reasons:
-            self._reasons.discard(reason)
+            self._reasons.remove(reason)
             if not self._reasons:
                 self.transport.resumeProducing()
 

@@ -7,7 +7,6 @@ L{Relay} holds the state; the thin Twisted protocols in L{sides} feed it.
 from __future__ import annotations
 
 import socket
-from collections import deque
 from typing import Any
 
 from twisted.internet.defer import CancelledError, Deferred
@@ -53,7 +52,7 @@ class Relay:
         self.active = False
         self._connecting: Deferred | None = None
         self._backend_gone = False
-        self._pending: deque[bool] = deque()
+        self._pending: list[bool] = []  # the sides waiting for a call
         self._call: Any = None
         self._calling: Any = None
         self._idle_checks = 0
@@ -268,7 +267,7 @@ class Relay:
                 elif self._connecting is None:
                     self._connect_backend()
                 return
-            self._pending.popleft()
+            self._pending.pop(0)
             source = self.client if to_backend else self.backend
             if not source.buffered and (source.end_seen or not source.ended):
                 continue  # an earlier call already read what this one was for
