@@ -93,3 +93,24 @@ class ChunkingTests(SynchronousTestCase):
         reactor.advance(0.2)
         self.assertTrue(client_transport.disconnecting)
         self.assertEqual(factory.proxy.backend_failures, 1)
+
+
+class CallLoggingTests(SynchronousTestCase):
+    """Each handler call is logged at debug level when asked, else not."""
+
+    def calls_logged(self, log_calls: bool) -> list:
+        from twisted.logger import capturedLogs
+
+        with capturedLogs() as events:
+            _, client, _, backend, _ = open_connection(
+                "100:error", handler_options={"error": {"warmup": 10**9}}, log_calls=log_calls
+            )
+            client.dataReceived(b"ping")
+        return [e for e in events if "call {handler}" in e.get("log_format", "")]
+
+    def test_debug_logs_each_call(self):
+        (event,) = self.calls_logged(True)
+        self.assertEqual((event["handler"], event["to_backend"]), ("error", True))
+
+    def test_no_call_events_otherwise(self):
+        self.assertEqual(self.calls_logged(False), [])

@@ -108,6 +108,7 @@ def _proxy(
         seed=setting_value(given, "seed"),
         max_buffer=setting_value(given, "max_buffer"),
         threads=setting_value(given, "threads"),
+        log_calls=setting_value(given, "log_level") == "debug",
     )
 
 

@@ -78,6 +78,8 @@ class ProxySettings:
     @ivar seed: seed of the handler choice, for repeatable runs.
     @ivar max_buffer: bytes buffered per direction before reading pauses.
     @ivar threads: most worker threads for blocking handlers.
+    @ivar log_calls: log each handler call (at debug level); off unless
+        debug logging is asked for, as a log event per call costs.
     """
 
     name: str
@@ -92,6 +94,7 @@ class ProxySettings:
     seed: int | None = None
     max_buffer: int = 256 * 1024
     threads: int = 10
+    log_calls: bool = False
 
 
 @frozen

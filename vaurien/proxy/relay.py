@@ -277,11 +277,12 @@ class Relay:
         """Run one handler call; L{_after_call} follows when it is done."""
         self._call = True
         self._calling = slot
-        self.log.debug(
-            "{proxy}: {peer} call {handler} to_backend={to_backend}",
-            proxy=self.proxy.name, peer=self.peer, handler=slot.name,
-            to_backend=to_backend,
-        )
+        if self.proxy.settings.log_calls:
+            self.log.debug(
+                "{proxy}: {peer} call {handler} to_backend={to_backend}",
+                proxy=self.proxy.name, peer=self.peer, handler=slot.name,
+                to_backend=to_backend,
+            )
         try:
             result = slot.call(self.client, self.backend, to_backend, self.proxy)
         except Exception:
