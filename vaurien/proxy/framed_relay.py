@@ -24,6 +24,7 @@ from twisted.logger import Logger
 
 from vaurien.protocols.framing import Frame, FramingError
 from vaurien.proxy.relay import Relay
+from vaurien.proxy.sending import send_now
 
 #: Most bytes held for one frame in progress: past it, framing stops and
 #: the rest of the connection passes as plain tcp.
@@ -144,7 +145,7 @@ class FramedRelay(Relay):
             self._calls.append(call)
             self._queue(_Work(call, True))
         if passed:
-            self.backend.transport.write(b"".join(passed))
+            send_now(self.backend.transport, b"".join(passed))
 
     def _passes(self, call: Call) -> bool:
         """Whether C{call} can skip its handler: a passthrough handler, and
@@ -276,7 +277,7 @@ class FramedRelay(Relay):
                 break
             calls.popleft()
         if ready:
-            self.client.transport.write(b"".join(ready))
+            send_now(self.client.transport, b"".join(ready))
 
     def _close_if_done(self) -> None:
         if self._work or self._call is not None or self.closed or self._tunnel:

@@ -9,6 +9,16 @@ from twisted.internet.protocol import Factory, Protocol
 from zope.interface import implementer
 
 from vaurien.proxy.relay import Relay
+from vaurien.proxy.sending import send_now
+
+
+def _tune(transport: Any, read_size: int) -> None:
+    """Read C{read_size} bytes at a time, and send small writes at once
+    (no Nagle delay: a proxy must not hold a peer's bytes back)."""
+    transport.bufferSize = read_size
+    set_no_delay = getattr(transport, "setTcpNoDelay", None)
+    if set_no_delay is not None:
+        set_no_delay(True)
 
 
 @implementer(IHalfCloseableProtocol)
@@ -21,7 +31,7 @@ class ClientSide(Protocol):
         self.proxy = proxy
 
     def connectionMade(self) -> None:
-        self.transport.bufferSize = self.proxy.read_size
+        _tune(self.transport, self.proxy.read_size)
         self.relay = self.proxy.new_relay(self.transport)
         self.proxy.connection_opened(self.relay)
         self.relay.start()
@@ -31,7 +41,7 @@ class ClientSide(Protocol):
         relay.active = True
         self.proxy.bytes_to_backend += len(data)
         if relay.passthrough:
-            relay.backend.transport.write(data)
+            send_now(relay.backend.transport, data)
             relay.unspliced -= len(data)
             if relay.unspliced < 0:
                 relay.try_splice()
@@ -56,7 +66,7 @@ class BackendSide(Protocol):
         self.relay = relay
 
     def connectionMade(self) -> None:
-        self.transport.bufferSize = self.relay.proxy.read_size
+        _tune(self.transport, self.relay.proxy.read_size)
         self.relay.backend_connected(self)
 
     def dataReceived(self, data: bytes) -> None:
@@ -64,7 +74,7 @@ class BackendSide(Protocol):
         relay.active = True
         relay.proxy.bytes_to_client += len(data)
         if relay.passthrough:
-            relay.client.transport.write(data)
+            send_now(relay.client.transport, data)
             relay.unspliced -= len(data)
             if relay.unspliced < 0:
                 relay.try_splice()
