@@ -14,16 +14,12 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from vaurien.proxy.flow import PauseGate
-from vaurien.proxy.splice import SPLICE_AFTER, SpliceLink, unsent_bytes
+from vaurien.proxy.splice import NEVER, SPLICE_AFTER, SpliceLink, splice_if_ready
 from vaurien.sockets import TransportSocket
 
 #: How many idle checks in a row close a connection: the idle timeout is
 #: honoured within a quarter of its length, with one timer per connection.
 IDLE_CHECKS = 4
-#: C{unspliced} of a connection that is never to be spliced.
-NEVER = 1 << 62
-#: Bytes to wait before trying to splice again, when the moment was wrong.
-RETRY_SPLICE_AFTER = 1 << 16
 
 
 class Relay:
@@ -89,31 +85,12 @@ class Relay:
     # -- splicing ---------------------------------------------------------
 
     def try_splice(self) -> None:
-        """Hand both sockets to the kernel (L{SpliceLink}) if nothing but
-        passing bytes is going on; else try again later, or never."""
-        transports = (self.client.transport, self.backend.transport)
-        if self.closed or not self.passthrough or None in transports:
+        """Hand both sockets to the kernel if nothing but passing bytes is
+        going on; else try again later, or never."""
+        if self.closed or not self.passthrough:
             self.unspliced = NEVER
             return
-        if not all(hasattr(t, "socket") and hasattr(t, "dataBuffer") for t in transports):
-            self.unspliced = NEVER
-            return
-        if self.client.ended or self.backend.ended or any(t.disconnecting for t in transports):
-            self.unspliced = RETRY_SPLICE_AFTER
-            return
-        pool = self.proxy.pipes
-        pipes = pool.take(), pool.take()
-        if None in pipes or any(unsent_bytes(t) > pool.capacity for t in transports):
-            for pipe in pipes:
-                if pipe is not None:
-                    pool.give_back(pipe, empty=True)
-            self.unspliced = RETRY_SPLICE_AFTER
-            return
-        self.unspliced = NEVER
-        for transport in transports:
-            transport.unregisterProducer()
-        self.spliced = SpliceLink(self, self.proxy.reactor, pipes)
-        self.spliced.start()
+        self.spliced, self.unspliced = splice_if_ready(self, self.proxy.pipes)
 
     def moved(self, from_client: bool, count: int) -> None:
         """Bytes moved by the kernel, for the counters and the idle timer."""

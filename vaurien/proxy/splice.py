@@ -23,6 +23,10 @@ SPLICE_AFTER = 1 << 20
 #: Bytes moved by one C{splice} call (and the size asked of each pipe).
 CHUNK = 1 << 20
 _FLAGS = os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK
+#: What a relay's C{unspliced} is set to when it is never to be spliced.
+NEVER = 1 << 62
+#: Bytes to wait before trying to splice again, when the moment was wrong.
+RETRY_SPLICE_AFTER = 1 << 16
 
 
 class PipePool:
@@ -102,6 +106,31 @@ class _End:
 
     def connectionLost(self, reason: Any) -> None:
         self.link.fail()
+
+
+def splice_if_ready(relay: Any, pool: PipePool) -> tuple[SpliceLink | None, int]:
+    """Splice C{relay}'s sockets if they are TCP sockets, both streams go
+    on, and the pipes can take what the transports still hold.
+
+    @return: the link (or C{None}), and the bytes to pass on the
+        transports before trying again (L{NEVER} once spliced or hopeless).
+    """
+    transports = (relay.client.transport, relay.backend.transport)
+    if not all(hasattr(t, "socket") and hasattr(t, "dataBuffer") for t in transports):
+        return None, NEVER
+    if relay.client.ended or relay.backend.ended or any(t.disconnecting for t in transports):
+        return None, RETRY_SPLICE_AFTER
+    pipes = pool.take(), pool.take()
+    if None in pipes or any(unsent_bytes(t) > pool.capacity for t in transports):
+        for pipe in pipes:
+            if pipe is not None:
+                pool.give_back(pipe, empty=True)
+        return None, RETRY_SPLICE_AFTER
+    for transport in transports:
+        transport.unregisterProducer()
+    link = SpliceLink(relay, relay.proxy.reactor, pipes)
+    link.start()
+    return link, NEVER
 
 
 def unsent_bytes(transport: Any) -> int:
