@@ -114,3 +114,22 @@ class CallLoggingTests(SynchronousTestCase):
 
     def test_no_call_events_otherwise(self):
         self.assertEqual(self.calls_logged(False), [])
+
+
+class FallBackOrderTests(SynchronousTestCase):
+    """When framing stops in the middle of a read, nothing is lost or
+    reordered: the frames already cut pass before the bytes after them."""
+
+    def test_replies_to_no_request_in_one_read(self):
+        _, client, client_out, backend, backend_out = open_connection("100:dummy", protocol="redis")
+        client.dataReceived(b"*1\r\n$4\r\nPING\r\n")
+        backend.dataReceived(b"+PONG\r\n+EXTRA1\r\n+EXTRA2\r\n+PART")
+        backend.dataReceived(b"IAL\r\n")
+        self.assertEqual(client_out.value(), b"+PONG\r\n+EXTRA1\r\n+EXTRA2\r\n+PARTIAL\r\n")
+        client.dataReceived(b"raw now")
+        self.assertEqual(backend_out.value(), b"*1\r\n$4\r\nPING\r\nraw now")
+
+    def test_bad_request_after_good_ones_in_one_read(self):
+        _, client, client_out, backend, backend_out = open_connection("100:dummy", protocol="redis")
+        client.dataReceived(b"*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPING\r\n*x\r\nmore")
+        self.assertEqual(backend_out.value(), b"*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPING\r\n*x\r\nmore")

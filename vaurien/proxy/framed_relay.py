@@ -86,6 +86,7 @@ class FramedRelay(Relay):
         self._tunnel = False
         self._switching = False
         self._raw = {True: bytearray(), False: bytearray()}
+        self._unhandled: dict[bool, list[bytes]] = {True: [], False: []}
         self._ending = False
         self._unavailable = False
         self._current: _Work | None = None
@@ -117,23 +118,30 @@ class FramedRelay(Relay):
                 frames = self.framing.feed_replies(data)
         except FramingError as e:
             self._fall_back(str(e))
+            self._switch_when_idle()
             return
         if from_client:
             self._new_requests(frames)
         else:
-            for frame in frames:
+            for index, frame in enumerate(frames):
+                if self._switching:
+                    self._unhandled[False] += [f.data for f in frames[index:]]
+                    break
                 self._new_reply(frame)
             self._flush()
         if self.framing.pending > MAX_FRAME:
             self._fall_back(f"a frame larger than {MAX_FRAME} bytes")
-            return
         self._run_calls()
+        self._switch_when_idle()
 
     def _new_requests(self, requests: list[Frame]) -> None:
         """Give each request its call; pass on at once, in one write, the
         requests whose handler only passes bytes (no handler call)."""
         passed = []
-        for request in requests:
+        for index, request in enumerate(requests):
+            if self._switching:
+                self._unhandled[True] += [r.data for r in requests[index:]]
+                break
             call = Call(request, self.proxy.choose_for(request))
             if self._passes(call) and not request.tunnel:
                 passed.append(self.framing.rewrite_request(request))
@@ -253,8 +261,7 @@ class FramedRelay(Relay):
         self._flush()
         if to_backend and call.request.tunnel:
             self._fall_back(f"{call.request.command!r} makes it a tunnel")
-        elif self._switching:
-            self._switch_to_tcp()
+        self._switch_when_idle()
 
     def _expect(self, call: Call) -> None:
         try:
@@ -322,6 +329,7 @@ class FramedRelay(Relay):
         transport.loseConnection()
         self._ending = bool(self._awaiting)
         self._run_calls()
+        self._switch_when_idle()
 
     # -- a backend that cannot be reached ----------------------------------
 
@@ -349,7 +357,8 @@ class FramedRelay(Relay):
     # -- falling back to tcp ------------------------------------------------
 
     def _fall_back(self, reason: str) -> None:
-        """Stop framing: once the running call is done, the rest of the
+        """Stop framing: once the frames in hand are put aside and the
+        running call is done (L{_switch_when_idle}), the rest of the
         connection passes as plain tcp."""
         if self._switching or self._tunnel:
             return
@@ -359,7 +368,9 @@ class FramedRelay(Relay):
         )
         self._switching = True
         self.proxy.fell_back()
-        if self._call is None:
+
+    def _switch_when_idle(self) -> None:
+        if self._switching and self._call is None and not self.closed:
             self._switch_to_tcp()
 
     def _switch_to_tcp(self) -> None:
@@ -376,8 +387,12 @@ class FramedRelay(Relay):
         self._switching = False
         self._tunnel = True
         self.slot = self.proxy.dummy_slot
-        self.client.transport.write(b"".join(to_client) + held_backend + self._raw[False])
-        raw_to_backend = b"".join(to_backend) + held_client + self._raw[True]
+        # Stream order: frames queued, frames framed but not handled, the
+        # frame in progress, and what came since framing stopped.
+        self.client.transport.write(
+            b"".join(to_client + self._unhandled[False]) + held_backend + self._raw[False]
+        )
+        raw_to_backend = b"".join(to_backend + self._unhandled[True]) + held_client + self._raw[True]
         if self.backend.transport is None:
             self.client.deliver(raw_to_backend)
             self._want_call(True)
@@ -387,6 +402,7 @@ class FramedRelay(Relay):
             if self.client.ended:  # the client's end came while framing
                 self.backend.shutdown(socket.SHUT_WR)
         self._raw = {True: bytearray(), False: bytearray()}
+        self._unhandled = {True: [], False: []}
 
     def _dequeue_all(self) -> None:
         self._queued = 0
