@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     facts = {"commit": report.commit(REPO), "date": report.now(), "argv": sys.argv[1:],
-             "rounds": a.rounds, "quick": a.quick, "machine": report.machine(),
+             "rounds": a.rounds, "quick": a.quick, "soak_minutes": a.minutes, "machine": report.machine(),
              "errors": {}, "durations_s": {}}
     metrics: list[dict] = []
     for name, mod in mods.items():
@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
                                 f"RUN-{time.strftime('%Y%m%d-%H%M%S')}.json")
     report.write_json(out, metrics, facts)
     print(f"vaurien bench  commit {facts['commit']}  {facts['date']}  "
-          f"rounds {a.rounds}{'  quick' if a.quick else ''}  ({facts['duration_s']} s)")
+          f"rounds {a.rounds}{'  quick' if a.quick else ''}"
+          f"{f'  soak {a.minutes} min' if 'soak' in names else ''}  ({facts['duration_s']} s)")
     print("medians of interleaved rounds; v/d = vaurien/direct, pf/d = portforward/direct\n")
     print(report.table(metrics))
     notes = [f"- {m['bench']} {m['name']}: {m['note']}" for m in metrics if m.get("note")]

@@ -34,12 +34,33 @@ TOOLS = ["redis-server"]
 FAULTS = "20:delay,10:error"
 OPTIONS = ["--handler-delay-sleep", "0.01"]
 MESSAGES = 20
+#: Random bytes per message (sent hex-encoded, so twice as many on the wire).
+PAYLOAD = 512
 READ_TIMEOUT = 2.0
 
 
 class Counts(dict):
     def inc(self, key: str, n: int = 1) -> None:
         self[key] = self.get(key, 0) + n
+
+
+async def _read_n(reader, n: int, timeout: float) -> bytes:
+    """Up to C{n} bytes, whatever has come when C{timeout} passes or the peer closes."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    buf = b""
+    while len(buf) < n:
+        left = end - loop.time()
+        if left <= 0:
+            break
+        try:
+            chunk = await asyncio.wait_for(reader.read(n - len(buf)), left)
+        except asyncio.TimeoutError:
+            break
+        if not chunk:
+            break
+        buf += chunk
+    return buf
 
 
 async def _tcp_client(port: int, cid: int, deadline: float, c: Counts) -> None:
@@ -53,29 +74,22 @@ async def _tcp_client(port: int, cid: int, deadline: float, c: Counts) -> None:
             c.inc("tcp_connect_failed")
             await asyncio.sleep(0.1)
             continue
-        sent = [f"<{cid}:{conn}:{i}:".encode() + os.urandom(8).hex().encode() + b">"
+        sent = [f"<{cid}:{conn}:{i}:".encode() + os.urandom(PAYLOAD).hex().encode() + b">"
                 for i in range(MESSAGES)]
         state = "exact"
         try:
             for i, msg in enumerate(sent):
                 writer.write(msg)
-                try:
-                    got = await asyncio.wait_for(reader.readexactly(len(msg)), READ_TIMEOUT)
-                except asyncio.IncompleteReadError as e:
-                    got = e.partial
-                except asyncio.TimeoutError:
-                    got = b""
+                got = await _read_n(reader, len(msg), READ_TIMEOUT)
                 if got == msg:
                     c.inc("tcp_bytes_checked", len(msg))
                     continue
-                if any(got == other for j, other in enumerate(sent) if j != i):
-                    state = "reordered"
-                elif got and msg.startswith(got):
-                    state = "short"
-                elif not got:
-                    state = "short"
+                if msg.startswith(got):
+                    state = "short"  # closed or timed out, nothing wrong seen
+                elif any(other[:24] in got for j, other in enumerate(sent) if j != i):
+                    state = "reordered"  # another of our own messages, out of place
                 else:
-                    state = "faulted"
+                    state = "faulted"  # bytes we never sent: the error handler
                 break
         except (OSError, ConnectionError):
             state = "short"
