@@ -240,10 +240,7 @@ class FramedRelay(Relay):
     def _after_call(self, result: Any, to_backend: bool, consumed_before: int) -> None:
         work = self._current
         self.client.write_to = self.backend.write_to = None
-        if self.closed:
-            return
-        if result is False and not self.proxy.settings.stay_connected:
-            self.close()
+        if self._ends_connection(result):
             return
         source = self.client if to_backend else self.backend
         if source.buffered:

@@ -310,11 +310,15 @@ class Relay:
         )
         self.close()
 
-    def _after_call(self, result: Any, to_backend: bool, consumed_before: int) -> None:
-        if self.closed:
-            return
-        if result is False and not self.proxy.settings.stay_connected:
+    def _ends_connection(self, result: Any) -> bool:
+        """Whether a call's C{result} ended the connection (closing it when
+        the handler asked to, unless C{stay_connected})."""
+        if result is False and not self.closed and not self.proxy.settings.stay_connected:
             self.close()
+        return self.closed
+
+    def _after_call(self, result: Any, to_backend: bool, consumed_before: int) -> None:
+        if self._ends_connection(result):
             return
         source = self.client if to_backend else self.backend
         progressed = source.consumed != consumed_before

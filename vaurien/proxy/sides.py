@@ -22,10 +22,29 @@ def _tune(transport: Any, read_size: int) -> None:
 
 
 @implementer(IHalfCloseableProtocol)
-class ClientSide(Protocol):
+class _Side(Protocol):
+    """What both sides do at the ends of their streams: tell the relay.
+
+    @cvar from_client: C{True} for the client's side.
+    """
+
+    from_client: bool
+    relay: Relay
+
+    def readConnectionLost(self) -> None:
+        self.relay.end_from(self.from_client, self.transport)
+
+    def writeConnectionLost(self) -> None:
+        """Nothing to do: the relay decided to half-close this side."""
+
+    def connectionLost(self, reason: Any = None) -> None:
+        self.relay.lost(self.from_client, self.transport)
+
+
+class ClientSide(_Side):
     """The connection a client opened to the proxy."""
 
-    relay: Relay
+    from_client = True
 
     def __init__(self, proxy: Any):
         self.proxy = proxy
@@ -48,19 +67,12 @@ class ClientSide(Protocol):
         else:
             relay.data_from(True, data)
 
-    def readConnectionLost(self) -> None:
-        self.relay.end_from(True, self.transport)
-
-    def writeConnectionLost(self) -> None:
-        """Nothing to do: the relay decided to half-close this side."""
-
-    def connectionLost(self, reason: Any = None) -> None:
-        self.relay.lost(True, self.transport)
 
 
-@implementer(IHalfCloseableProtocol)
-class BackendSide(Protocol):
+class BackendSide(_Side):
     """The connection the proxy opened to the backend for one client."""
+
+    from_client = False
 
     def __init__(self, relay: Relay):
         self.relay = relay
@@ -81,14 +93,6 @@ class BackendSide(Protocol):
         else:
             relay.data_from(False, data)
 
-    def readConnectionLost(self) -> None:
-        self.relay.end_from(False, self.transport)
-
-    def writeConnectionLost(self) -> None:
-        """Nothing to do: the relay decided to half-close this side."""
-
-    def connectionLost(self, reason: Any = None) -> None:
-        self.relay.lost(False, self.transport)
 
 
 class BackendFactory(Factory):
