@@ -16,14 +16,17 @@ PAYLOAD = b"x" * 64
 
 
 def round_trips(port: int, n: int, payload: bytes = PAYLOAD, warmup: int = 100,
-                deadline_s: float = 60.0) -> list[float]:
-    """Seconds of each of C{n} round trips on one connection (bounded by C{deadline_s})."""
+                deadline_s: float = 60.0, pause_s: float = 0.0) -> list[float]:
+    """Seconds of each of C{n} round trips on one connection (bounded by
+    C{deadline_s}), with C{pause_s} of silence before each."""
     out = []
     end = time.monotonic() + deadline_s
     with socket.create_connection((processes.HOST, port), timeout=10) as s:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         size = len(payload)
         for i in range(warmup + n):
+            if pause_s:
+                time.sleep(pause_s)
             t0 = time.perf_counter()
             s.sendall(payload)
             got = 0
