@@ -53,3 +53,15 @@ class TargetsConfigTests(SynchronousTestCase):
         )
         self.assertIn("--handler-delay-paths", str(error))
         self.assertIn("regular expression", str(error))
+
+
+class NegatedFlagTests(SynchronousTestCase):
+    """A boolean option that is on by default can be turned off."""
+
+    def test_no_handler_flag(self):
+        for flag in ("--no-handler-delay-before", "--no-behavior-delay-before"):
+            entries = parse("--handler", "100:delay", flag)
+            self.assertIs(entries["delay"].options["before"], False)
+
+    def test_default_stays_on(self):
+        self.assertIs(parse("--handler", "100:delay")["delay"].options["before"], True)

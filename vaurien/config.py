@@ -27,13 +27,15 @@ from vaurien.settings import Settings, StatsdSettings
 
 @frozen
 class _PluginOption:
-    """A generated C{--KIND-NAME-OPTION}."""
+    """A generated C{--KIND-NAME-OPTION} (or, to turn off a boolean that
+    is on by default, C{--no-KIND-NAME-OPTION}: C{negated})."""
 
     kind: str
     plugin: str
     option: str
     type: type
     doc: str
+    negated: bool = False
 
 
 class VaurienOptions(usage.Options):
@@ -114,7 +116,7 @@ class VaurienOptions(usage.Options):
         plugins: dict[str, dict[str, dict[str, SourcedValue]]] = {"handler": {}, "protocol": {}}
         for name, spec in self._plugin_options.items():
             if self[name]:
-                value = True if spec.type is bool else self[name]
+                value = (not spec.negated) if spec.type is bool else self[name]
                 section = plugins[spec.kind].setdefault(spec.plugin, {})
                 section[spec.option] = SourcedValue(value, f"--{name}")
         try:
@@ -204,6 +206,10 @@ def _plugin_options() -> dict[str, _PluginOption]:
                 name = f"{registry.kind}-{plugin}-{option}".replace("_", "-")
                 doc = f"{description} ({type_.__name__}, default {default!r}{allowed})."
                 generated[name] = _PluginOption(registry.kind, plugin, option, type_, doc)
+                if type_ is bool and default:
+                    generated["no-" + name] = _PluginOption(
+                        registry.kind, plugin, option, bool, f"Turn off --{name}.", negated=True
+                    )
     for plugin in Handler.names():
         for option, description in TARGET_KEYS.items():
             name = f"handler-{plugin}-{option}"
@@ -214,6 +220,8 @@ def _plugin_options() -> dict[str, _PluginOption]:
 def _canonical_option(argument: str) -> str:
     if argument == "--behavior" or argument.startswith(("--behavior=", "--behavior-")):
         return "--handler" + argument[len("--behavior"):]
+    if argument.startswith("--no-behavior-"):
+        return "--no-handler-" + argument[len("--no-behavior-"):]
     return argument
 
 
