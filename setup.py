@@ -1,7 +1,9 @@
 """Packaging for Vaurien; everything is declared in setup.cfg.
 
-After install, the Twisted plugin dropin cache is refreshed so that
-``twistd vaurien`` is found without a warning.
+The Twisted plugin (twisted/plugins/vaurien_plugin.py) ships as a module of
+the C{twisted.plugins} namespace; Twisted adds it to its dropin cache the
+first time C{twistd} looks for plugins (a wheel install has no post-install
+step to do it earlier).
 """
 from setuptools import setup
 
