@@ -146,15 +146,25 @@ def _whole_command(buf: bytearray, pos: int, max_elements: int, max_bulk: int):
     for _ in range(count):
         if at >= size or buf[at] != 36:  # "$"
             return None
-        eol = buf.find(b"\r\n", at, at + 23)
-        length = _digits_at(buf, at + 1, eol) if eol > 0 else None
-        end = eol + 2 + (length or 0)
-        if length is None or length > max_bulk or buf[end : end + 2] != b"\r\n":
+        payload = _whole_bulk(buf, at, max_bulk)
+        if payload is None:
             return None
         if command is None:
-            command = bytes(buf[eol + 2 : end]).upper()
-        at = end + 2
+            command = bytes(buf[payload[0] : payload[1]]).upper()
+        at = payload[1] + 2
     return at, command
+
+
+def _whole_bulk(buf: bytearray, at: int, max_bulk: int) -> tuple[int, int] | None:
+    """Where the payload of the whole bulk string C{$N...} at C{at} starts
+    and ends (before its CRLF), or C{None} when it is not whole or not
+    plain."""
+    eol = buf.find(b"\r\n", at, at + 23)
+    length = _digits_at(buf, at + 1, eol) if eol > 0 else None
+    end = eol + 2 + (length or 0)
+    if length is None or length > max_bulk or buf[end : end + 2] != b"\r\n":
+        return None
+    return eol + 2, end
 
 
 def _whole_plain_reply(buf: bytearray, pos: int, max_bulk: int, max_line: int) -> int | None:
@@ -168,14 +178,10 @@ def _whole_plain_reply(buf: bytearray, pos: int, max_bulk: int, max_line: int) -
         return None
     kind = buf[pos]
     if kind == 36:  # "$"
-        eol = buf.find(b"\r\n", pos, pos + 23)
-        if eol == pos + 3 and buf[pos + 1 : eol] == b"-1":  # null
-            return eol + 2
-        length = _digits_at(buf, pos + 1, eol) if eol > 0 else None
-        end = eol + 2 + (length or 0)
-        if length is None or length > max_bulk or buf[end : end + 2] != b"\r\n":
-            return None
-        return end + 2
+        if buf[pos + 1 : pos + 5] == b"-1\r\n":  # null
+            return pos + 5
+        payload = _whole_bulk(buf, pos, max_bulk)
+        return None if payload is None else payload[1] + 2
     if kind in _PLAIN:
         eol = buf.find(b"\r\n", pos + 1, pos + max_line + 3)
         return eol + 2 if eol > 0 else None
