@@ -19,55 +19,16 @@ import socket
 from collections import deque
 from typing import Any
 
-from attrs import Factory, define
 from twisted.logger import Logger
 
 from vaurien.protocols.framing import Frame, FramingError
+from vaurien.proxy.framed_calls import Call, Work
 from vaurien.proxy.relay import Relay
 from vaurien.proxy.sending import send_now
 
 #: Most bytes held for one frame in progress: past it, framing stops and
 #: the rest of the connection passes as plain tcp.
 MAX_FRAME = 64 << 20
-
-
-@define
-class Call:
-    """One request, its handler and what is owed to the client for it.
-
-    @ivar request: the request frame.
-    @ivar slot: the handler slot chosen for it.
-    @ivar answer: bytes for the client, held until earlier calls are done.
-    @ivar answered: the handler wrote to the client for it.
-    @ivar forwarded: the handler sent the request to the backend.
-    @ivar reply: the backend's reply, once it came.
-    @ivar complete: nothing more will be written for this call.
-    """
-
-    request: Frame
-    slot: Any
-    answer: bytearray = Factory(bytearray)
-    answered: bool = False
-    forwarded: bool = False
-    reply: Frame | None = None
-    complete: bool = False
-
-
-@define
-class _Work:
-    """A handler call waiting to run: the request or the reply of C{call}.
-
-    @ivar again: the handler left bytes of the frame unread after reading
-        some: it is called again with what is left, not given it anew.
-    """
-
-    call: Call
-    is_request: bool
-    again: bool = False
-
-    @property
-    def frame(self) -> Frame:
-        return self.call.request if self.is_request else self.call.reply
 
 
 class FramedRelay(Relay):
@@ -81,7 +42,7 @@ class FramedRelay(Relay):
         self.client.framed = self.backend.framed = True
         self._calls: deque[Call] = deque()
         self._awaiting: deque[Call] = deque()
-        self._work: deque[_Work] = deque()
+        self._work: deque[Work] = deque()
         self._queued = 0
         self._tunnel = False
         self._switching = False
@@ -89,7 +50,7 @@ class FramedRelay(Relay):
         self._unhandled: dict[bool, list[bytes]] = {True: [], False: []}
         self._ending = False
         self._unavailable = False
-        self._current: _Work | None = None
+        self._current: Work | None = None
 
     def _connection_slot(self) -> Any:
         return None
@@ -151,7 +112,7 @@ class FramedRelay(Relay):
                     self._expect(call)
                 continue
             self._calls.append(call)
-            self._queue(_Work(call, True))
+            self._queue(Work(call, True))
         if passed:
             send_now(self.backend.transport, b"".join(passed))
 
@@ -176,9 +137,9 @@ class FramedRelay(Relay):
             call.answer += reply.data
             call.complete = True
         else:
-            self._queue(_Work(call, False))
+            self._queue(Work(call, False))
 
-    def _queue(self, work: _Work) -> None:
+    def _queue(self, work: Work) -> None:
         self._work.append(work)
         self._queued += len(work.frame.data)
         if self._queued > self.proxy.settings.max_buffer:
@@ -186,7 +147,7 @@ class FramedRelay(Relay):
             if self.backend_gate is not None:
                 self.backend_gate.pause("buffer-full")
 
-    def _dequeue(self, work: _Work) -> None:
+    def _dequeue(self, work: Work) -> None:
         self._queued -= len(work.frame.data)
         if self._queued <= self.proxy.settings.max_buffer:
             self.client_gate.resume("buffer-full")
@@ -219,7 +180,7 @@ class FramedRelay(Relay):
             self._invoke(work.call.slot, work.is_request, source.consumed)
         self._close_if_done()
 
-    def _route_writes(self, work: _Work) -> None:
+    def _route_writes(self, work: Work) -> None:
         call = work.call
         self.client.write_to = lambda data: self._answer(call, data)
         if work.is_request:
@@ -245,7 +206,7 @@ class FramedRelay(Relay):
         source = self.client if to_backend else self.backend
         if source.buffered:
             if source.consumed != consumed_before:
-                self._work.appendleft(_Work(work.call, to_backend, again=True))
+                self._work.appendleft(Work(work.call, to_backend, again=True))
                 return
             source.recv(source.buffered)  # what the handler left is dropped
         call = work.call
