@@ -143,7 +143,10 @@ async def settled(test: TestCase, factory: ProxyFactory, fds: dict[int, str],
         pass  # the check below says what is left
     now = open_fds()
     extra = {fd: what for fd, what in now.items() if fds.get(fd) != what}
-    test.assertEqual(len(now) - spare, len(fds), f"open since: {extra}")
+    # A leak is more open files than at the start: one open then may have
+    # been closed since (a client of an earlier test, collected), and that
+    # is no leak.
+    test.assertLessEqual(len(now) - spare, len(fds), f"open since: {extra}")
 
 
 async def echoed(port: int, payload: bytes = b"ping\r\n") -> bytes:
