@@ -41,16 +41,31 @@ def _length(text: bytes, limit: int, nullable: bool) -> int:
 class _Reader:
     """A buffer with a parse position, shared by both framers."""
 
-    def __init__(self, max_line: int) -> None:
+    def __init__(
+        self,
+        max_bulk: int = 512 * 1024 * 1024,
+        max_elements: int = 1024 * 1024,
+        max_inline: int = 64 * 1024,
+    ) -> None:
         """
-        @param max_line: the longest line (without its end) accepted.
+        @param max_bulk: the longest bulk string accepted.
+        @param max_elements: the most elements in an array or aggregate
+            (pairs, for a map).
+        @param max_inline: the longest line (without its end) accepted.
         """
+        self._max_bulk = max_bulk
+        self._max_elements = max_elements
         self._buf = bytearray()
         self._start = 0  # where the frame in progress begins
         self._pos = 0  # where the next token begins
         self._scan = 0  # where the search for the next line end resumes
-        self._max_line = max_line
+        self._max_line = max_inline
         self._frames: list[Frame] = []
+        self._begin()
+
+    def _begin(self) -> None:
+        """Set the framer's own parse state."""
+        raise NotImplementedError()
 
     @property
     def pending(self) -> int:
@@ -199,20 +214,7 @@ class RespRequestFramer(_Reader):
     after a C{tunnel} frame: stopping is the caller's business.
     """
 
-    def __init__(
-        self,
-        max_bulk: int = 512 * 1024 * 1024,
-        max_elements: int = 1024 * 1024,
-        max_inline: int = 64 * 1024,
-    ) -> None:
-        """
-        @param max_bulk: the longest bulk string accepted.
-        @param max_elements: the most elements accepted in an array.
-        @param max_inline: the longest line accepted.
-        """
-        super().__init__(max_inline)
-        self._max_bulk = max_bulk
-        self._max_elements = max_elements
+    def _begin(self) -> None:
         self._remaining = 0  # elements left in the array in progress
         self._bulk: int | None = None  # size of the awaited payload
         self._command: bytes | None = None
@@ -284,20 +286,7 @@ class RespReplyFramer(_Reader):
     other frames get C{command=None}.
     """
 
-    def __init__(
-        self,
-        max_bulk: int = 512 * 1024 * 1024,
-        max_elements: int = 1024 * 1024,
-        max_inline: int = 64 * 1024,
-    ) -> None:
-        """
-        @param max_bulk: the longest bulk string accepted.
-        @param max_elements: the most elements (or pairs) in an aggregate.
-        @param max_inline: the longest simple line accepted.
-        """
-        super().__init__(max_inline)
-        self._max_bulk = max_bulk
-        self._max_elements = max_elements
+    def _begin(self) -> None:
         self._stack: list[int] = []  # elements left in each open aggregate
         self._open: list[int] = []  # type byte of each open aggregate
         self._bulk: int | None = None  # size of the awaited payload
