@@ -1,10 +1,14 @@
-"""Packaging for Vaurien; everything is declared in setup.cfg.
+"""Packaging for Vaurien; everything but the optional C accelerator is
+declared in setup.cfg.
 
 The Twisted plugin (twisted/plugins/vaurien_plugin.py) ships as a module of
 the C{twisted.plugins} namespace; Twisted adds it to its dropin cache the
 first time C{twistd} looks for plugins (a wheel install has no post-install
 step to do it earlier).
 """
-from setuptools import setup
+from setuptools import Extension, setup
 
-setup()
+setup(
+    # Optional: without a C compiler the pure Python skimmers run.
+    ext_modules=[Extension("vaurien._skim", ["vaurien/_skim.c"], optional=True)],
+)

@@ -99,6 +99,35 @@ class IFraming(Interface):
         protocols send them as they are)."""
 
 
+class ISkimming(IFraming):
+    """A framing that can also follow traffic it does not cut (optional).
+
+    While every handler in play only passes bytes, the framed relay passes
+    each chunk on as it comes and shows it to the framing, which keeps just
+    enough state to start cutting frames again at the next point of rest,
+    once a fault comes into play. A framing without it is always cut.
+    """
+
+    resting = Attribute(
+        "C{True} when no frame is in progress either way and no reply is"
+        " awaited: cutting frames may start from the next byte."
+    )
+
+    def skim_requests(data):
+        """Bytes from the client, already passed on: follow them; return
+        how many requests they complete.
+
+        @raise vaurien.protocols.framing.FramingError: the stream is not
+            framable, or became a tunnel: the rest passes as plain tcp.
+        """
+
+    def skim_replies(data):
+        """Bytes from the backend, already passed on: follow them.
+
+        @raise vaurien.protocols.framing.FramingError: as L{skim_requests}.
+        """
+
+
 class IProxyControl(Interface):
     """What the control API may do to a running proxy: no more."""
 

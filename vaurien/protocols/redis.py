@@ -6,7 +6,7 @@ from typing import Any
 from attrs import evolve
 from zope.interface import implementer
 
-from vaurien.interfaces import IFraming, IProtocol
+from vaurien.interfaces import IProtocol, ISkimming
 from vaurien.protocols import Protocol
 from vaurien.protocols.framing import Frame, FramingError
 from vaurien.protocols.pairing import PairedFraming
@@ -37,7 +37,7 @@ def _words(data: bytes, count: int) -> list[bytes]:
     return words
 
 
-@implementer(IFraming)
+@implementer(ISkimming)
 class RedisFraming(PairedFraming):
     """The framing of one Redis connection.
 
@@ -107,6 +107,35 @@ class RedisFraming(PairedFraming):
             raise FramingError("redis reply to no request")
         self._expected = expected
         return frames
+
+    @property
+    def resting(self) -> bool:
+        return not (self.pending or self._expected)
+
+    def skim_requests(self, data: bytes) -> int:
+        """Follow requests already passed on: the plain ones at C{data}'s
+        start in one call (C when built), the rest cut as usual."""
+        if self._replies_off or self._skip_next:
+            end, count = 0, 0
+        else:
+            end, count = self.requests.skim(data)
+            self._expected += count
+        if end < len(data):
+            for request in self.feed_requests(data[end:] if end else data):
+                if request.tunnel:
+                    raise FramingError(f"{request.command!r} makes it a tunnel")
+                self._expected += request.expects_reply
+                count += 1
+        return count
+
+    def skim_replies(self, data: bytes) -> None:
+        """Follow replies already passed on, as L{skim_requests} does."""
+        end, count = self.replies.skim(data)
+        self._expected -= count
+        if self._expected < 0:
+            raise FramingError("redis reply to no request")
+        if end < len(data):
+            self.feed_replies(data[end:] if end else data)
 
     def unframed(self) -> tuple[bytes, bytes]:
         """The bytes held, C{(from_client, from_backend)}, replies to no

@@ -241,6 +241,17 @@ class RespRequestFramer(_Reader):
             self._emit(expects_reply=False)
         return True
 
+    def skim(self, data: bytes) -> tuple[int, int]:
+        """Follow the whole plain requests at the start of C{data}, which
+        comes next in the stream, without cutting them out (none while a
+        frame is in progress).
+
+        @return: C{(end, count)}, as L{py_skim_commands}.
+        """
+        if self._buf:
+            return 0, 0
+        return skim_commands(data, self._max_elements, self._max_bulk)
+
     def _bulk_header(self) -> bool:
         """Consume the C{$<size>} header of an array element."""
         line = self._line()
@@ -313,6 +324,13 @@ class RespReplyFramer(_Reader):
         self._header(line[0], line[1:])
         return True
 
+    def skim(self, data: bytes) -> tuple[int, int]:
+        """Follow the whole plain replies at the start of C{data}, as
+        L{RespRequestFramer.skim} does requests."""
+        if self._buf:
+            return 0, 0
+        return skim_plain_replies(data, self._max_bulk, self._max_line)
+
     def _header(self, kind: int, rest: bytes) -> None:
         """Handle a header line of type byte C{kind}."""
         if self._annotated_next():
@@ -352,3 +370,91 @@ class RespReplyFramer(_Reader):
         return all(
             kind == ord("|") and left == 1 for kind, left in zip(self._open, self._stack)
         )
+
+
+#: First words of requests the skimmers leave to the general parser:
+#: they change how the stream is framed. Lengths first: a cheap test.
+_WATCHED = frozenset({b"CLIENT", b"MONITOR"}) | _TUNNEL
+_WATCHED_LENGTHS = frozenset(len(word) for word in _WATCHED)
+
+
+def py_skim_commands(data: bytes, max_elements: int, max_bulk: int) -> tuple[int, int]:
+    """Follow the whole, plain requests (arrays of bulk strings) at the
+    start of C{data} without cutting them out.
+
+    @return: C{(end, count)}: where the last of them ends, and how many
+        there are. It stops before anything else (a partial request, an
+        inline command, a malformed one, a watched command) for the
+        general parser to take.
+    """
+    find = data.find
+    size = len(data)
+    pos = count = 0
+    while pos < size and data[pos] == 42:  # "*"
+        eol = find(b"\r\n", pos, pos + 22)
+        digits = data[pos + 1 : eol]
+        if eol < 0 or not digits.isdigit():
+            break
+        elements = int(digits)
+        if not 0 < elements <= max_elements:
+            break
+        at = eol + 2
+        for index in range(elements):
+            if at >= size or data[at] != 36:  # "$"
+                return pos, count
+            eol = find(b"\r\n", at, at + 23)
+            digits = data[at + 1 : eol]
+            if eol < 0 or not digits.isdigit():
+                return pos, count
+            length = int(digits)
+            end = eol + 2 + length
+            if length > max_bulk or data[end : end + 2] != b"\r\n":
+                return pos, count
+            if not index and length in _WATCHED_LENGTHS and data[eol + 2 : end].upper() in _WATCHED:
+                return pos, count
+            at = end + 2
+        pos = at
+        count += 1
+    return pos, count
+
+
+def py_skim_plain_replies(data: bytes, max_bulk: int, max_line: int) -> tuple[int, int]:
+    """Follow the whole status, error, integer and bulk string replies at
+    the start of C{data} without cutting them out.
+
+    @return: C{(end, count)}, as L{py_skim_commands}.
+    """
+    find = data.find
+    size = len(data)
+    pos = count = 0
+    while pos < size:
+        kind = data[pos]
+        if kind == 36:  # "$"
+            eol = find(b"\r\n", pos, pos + 23)
+            digits = data[pos + 1 : eol]
+            if eol < 0:
+                break
+            if digits == b"-1":
+                pos = eol + 2
+            elif digits.isdigit() and int(digits) <= max_bulk:
+                end = eol + 2 + int(digits)
+                if data[end : end + 2] != b"\r\n":
+                    break
+                pos = end + 2
+            else:
+                break
+        elif kind in _PLAIN:
+            eol = find(b"\r\n", pos + 1, pos + max_line + 3)
+            if eol < 0:
+                break
+            pos = eol + 2
+        else:
+            break
+        count += 1
+    return pos, count
+
+
+try:  # the same two functions in C, when the optional build made them
+    from vaurien._skim import skim_commands, skim_plain_replies
+except ImportError:  # pragma: no cover - no compiler at install
+    skim_commands, skim_plain_replies = py_skim_commands, py_skim_plain_replies

@@ -12,6 +12,11 @@ client is held until every earlier call has been answered, so replies
 reach the client in request order even when a fault answers a request at
 once. A call that neither sends its request on nor answers it (C{hang})
 holds every later answer back, as a hung server would.
+
+While a single passthrough handler takes every call and the framing can
+follow traffic it does not cut (L{ISkimming}), the relay skims: each chunk
+passes on as it comes and the framing only follows it. Cutting resumes at
+the next point of rest after the handlers in force change.
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from typing import Any
 
 from twisted.logger import Logger
 
+from vaurien.interfaces import ISkimming
 from vaurien.protocols.framing import Frame, FramingError
 from vaurien.proxy.framed_calls import Call, Work
 from vaurien.proxy.relay import Relay
@@ -51,6 +57,8 @@ class FramedRelay(Relay):
         self._ending = False
         self._unavailable = False
         self._current: Work | None = None
+        self._skims = ISkimming.providedBy(self.framing)
+        self._skim_slot: Any = None  # the quiet slot while skimming
 
     def _connection_slot(self) -> Any:
         return None
@@ -69,6 +77,9 @@ class FramedRelay(Relay):
     def data_from(self, from_client: bool, data: bytes) -> None:
         """Frame the bytes; queue a call for each request or reply."""
         self.active = True
+        if self._skim_slot is not None or self._may_skim():
+            self._skim(from_client, data)
+            return
         if self._switching:
             self._raw[from_client] += data
             return
@@ -94,6 +105,50 @@ class FramedRelay(Relay):
             self._fall_back(f"a frame larger than {MAX_FRAME} bytes")
         self._run_calls()
         self._switch_when_idle()
+
+    # -- skimming -----------------------------------------------------------
+
+    def _may_skim(self) -> bool:
+        """Start skimming if a quiet slot is in force, the framing can
+        follow, and nothing is in flight."""
+        if (
+            self.proxy.quiet_slot is None or not self._skims or self._calls or self._work
+            or self._call is not None or self._switching or self._tunnel
+            or self.backend.transport is None or not self.framing.resting
+        ):
+            return False
+        self._skim_slot = self.proxy.quiet_slot
+        return True
+
+    def _skim(self, from_client: bool, data: bytes) -> None:
+        """Pass C{data} on, then let the framing follow it."""
+        send_now((self.backend if from_client else self.client).transport, data)
+        try:
+            if from_client:
+                self.proxy.calls[self._skim_slot.name] += self.framing.skim_requests(data)
+            else:
+                self.framing.skim_replies(data)
+        except FramingError as e:
+            self._stop_skimming(str(e))
+            return
+        if self.framing.resting:
+            if self.client.ended:
+                self.close()
+            elif self.proxy.quiet_slot is not self._skim_slot:
+                self._skim_slot = None  # the handlers changed: cut again
+
+    def _stop_skimming(self, reason: str) -> None:
+        """Framing stops while skimming: every byte is passed on already,
+        so the two connections just join."""
+        self._skim_slot = None
+        self._note_fall_back(reason)
+        self._tunnel = self.passthrough = True
+        self.client.framed = self.backend.framed = False
+        self.slot = self.proxy.dummy_slot
+        if self.client.ended:
+            self.backend.shutdown(socket.SHUT_WR)
+
+    # -- cutting frames -----------------------------------------------------
 
     def _new_requests(self, requests: list[Frame]) -> None:
         """Give each request its call; pass on at once, in one write, the
@@ -247,7 +302,8 @@ class FramedRelay(Relay):
     def _close_if_done(self) -> None:
         if self._work or self._call is not None or self.closed or self._tunnel:
             return
-        if self._ending or (self.client.ended and not self._awaiting):
+        owed = self._awaiting or (self._skim_slot is not None and not self.framing.resting)
+        if self._ending or (self.client.ended and not owed):
             self.close()
         elif self.client.ended and self.backend.transport is not None:
             self.backend.shutdown(socket.SHUT_WR)  # every request is sent on
@@ -273,6 +329,11 @@ class FramedRelay(Relay):
     def _backend_ended(self) -> None:
         """The backend closed: finish its last reply; keep the client if
         no reply is owed (its next request opens a new connection)."""
+        if self._skim_slot is not None:
+            self._skim_slot = None
+            if not self.framing.resting:  # what is owed will never come
+                self.close()
+                return
         try:
             replies = self.framing.replies_ended()
         except FramingError:
@@ -320,11 +381,14 @@ class FramedRelay(Relay):
         connection passes as plain tcp."""
         if self._switching or self._tunnel:
             return
+        self._note_fall_back(reason)
+        self._switching = True
+
+    def _note_fall_back(self, reason: str) -> None:
         self.log.info(
             "{proxy}: {peer} framing stops ({reason}); the rest passes as tcp",
             proxy=self.proxy.name, peer=self.peer, reason=reason,
         )
-        self._switching = True
         self.proxy.fell_back()
 
     def _switch_when_idle(self) -> None:

@@ -22,7 +22,7 @@ from vaurien.proxy.live import LiveControl
 from vaurien.proxy.splice import PipePool
 from vaurien.proxy.relay import Relay
 from vaurien.proxy.sides import BackendFactory, ClientSide
-from vaurien.settings import HandlerEntry, ProxySettings
+from vaurien.settings import HandlerEntry, ProxySettings, Targets
 
 
 #: Most backend connections kept for reuse (tcp's C{reuse_socket}).
@@ -53,6 +53,8 @@ class Proxy:
     @ivar connections: the open connections (L{vaurien.proxy.relay.Relay}).
     @ivar handler_entries: the handler entries in force (the configured
         ones unless the control API changed them).
+    @ivar quiet_slot: the one handler slot in force when it takes every
+        call and only passes bytes (framed relays then skim), else C{None}.
     @ivar calls: how many calls (connections, for tcp) each handler got.
     @ivar connections_total: how many connections were accepted.
     @ivar bytes_to_backend: bytes received from clients.
@@ -90,6 +92,11 @@ class Proxy:
         self.handler_entries = tuple(entries)
         self._choice = HandlerChoice(
             [self._slot(entry) for entry in self.handler_entries], self.settings.seed
+        )
+        only = self._choice.entries
+        self.quiet_slot = (
+            only[0] if len(only) == 1 and only[0].passthrough and only[0].targets == Targets()
+            else None
         )
 
     def use_backend(self, description: str) -> None:
