@@ -19,3 +19,6 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q ".${1:+[$1]}"
+# The optional C accelerator, built beside the sources too, for what runs
+# from this tree (the tests, bench): skipped quietly without a compiler.
+.venv/bin/python setup.py -q build_ext --inplace >/dev/null 2>&1 || true

@@ -41,9 +41,9 @@ def send_garbage(port: int, payload: bytes) -> bytes:
 
 
 class MalformedTrafficTests(TestCase):
-    async def garbage_then_echo(self, protocol: str):
+    async def garbage_then_echo(self, protocol: str, handlers: str = "20:delay,20:error"):
         port, factory = start_proxy(
-            self, proxy_settings(echo_backend(self), "20:delay,20:error", protocol=protocol,
+            self, proxy_settings(echo_backend(self), handlers, protocol=protocol,
                                  handler_options={"delay": {"sleep": 0.0}})
         )
         for payload in GARBAGE + [os.urandom(4096) for _ in range(5)]:
@@ -58,6 +58,11 @@ class MalformedTrafficTests(TestCase):
 
     def test_memcache(self):
         return self.garbage_then_echo("memcache")
+
+    async def test_skimming(self):
+        """With dummy alone in force the relays skim: the same garbage."""
+        for protocol in ("http", "redis", "memcache"):
+            await self.garbage_then_echo(protocol, "100:dummy")
 
     async def test_garbage_does_not_stall_a_redis_client(self):
         """A connection sending garbage falls back to tcp; redis-py on

@@ -2,11 +2,13 @@
 share of the commands."""
 from __future__ import annotations
 
+import socket
+
 import redis
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
-from tests.proxying import proxy_settings, start_proxy
+from tests.proxying import entries, proxy_settings, start_proxy
 from tests.servers import start_redis
 
 
@@ -126,3 +128,88 @@ class RedisThroughProxyTests(TestCase):
             return client.hgetall("h"), client.smembers("nothing")
 
         self.assertEqual(await deferToThread(run), ({b"a": b"1", b"b": b"2"}, set()))
+
+
+class SkimmingTests(TestCase):
+    """With dummy alone in force the relay skims; faults put in force
+    live reach connections already open, at their next command."""
+
+    def setUp(self):
+        self.port, factory = start_proxy(
+            self, proxy_settings(start_redis(self), protocol="redis", seed=7)
+        )
+        self.proxy = factory.proxy
+
+    def use(self, handlers: str) -> None:
+        self.proxy.use_handlers(entries(handlers))
+
+    async def test_faults_reach_an_open_connection(self):
+        # A single connection, connected at once: in a thread, not the reactor's.
+        client = await deferToThread(redis.Redis, host="127.0.0.1", port=self.port,
+                                     socket_timeout=10, single_connection_client=True)
+        self.addCleanup(client.close)
+        handshake = self.proxy.calls["dummy"]
+
+        def commands(n: int) -> list:
+            return [client.incr("n") for _ in range(n)]
+
+        self.assertEqual(await deferToThread(commands, 100), list(range(1, 101)))
+        (relay,) = self.proxy.connections
+        self.assertIsNotNone(relay._skim_slot)
+        self.use("100:error")
+        with self.assertRaises(redis.exceptions.ResponseError):
+            await deferToThread(commands, 1)
+        self.assertEqual(self.proxy.calls["error"], 1)
+        self.use("100:dummy")
+        self.assertEqual(await deferToThread(commands, 10), list(range(101, 111)))
+        self.assertEqual(self.proxy.connections_total, 1)
+        self.assertEqual(self.proxy.calls["dummy"], handshake + 110)
+
+    async def test_a_pipeline_in_flight_keeps_its_order(self):
+        """A change while a pipeline streams through takes effect at the
+        next point of rest; every reply stays in its place."""
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=10)
+        self.addCleanup(client.close)
+
+        def pipeline() -> list:
+            pipe = client.pipeline(transaction=False)
+            for n in range(20_000):
+                pipe.echo(f"echo:{n}")
+            return pipe.execute(raise_on_error=False)
+
+        running = deferToThread(pipeline)
+        self.use("50:error")
+        replies = await running
+        for n, reply in enumerate(replies):
+            if not isinstance(reply, redis.exceptions.ResponseError):
+                self.assertEqual(reply, f"echo:{n}".encode())
+        after = await deferToThread(pipeline)
+        errors = sum(isinstance(r, redis.exceptions.ResponseError) for r in after)
+        self.assertTrue(8_000 < errors < 12_000, errors)
+
+    async def test_client_reply_off_and_subscribe(self):
+        """Silenced commands are followed, and SUBSCRIBE joins the
+        connections for good."""
+        def run() -> tuple[bytes, bytes]:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
+                sock.sendall(b"CLIENT REPLY OFF\r\nSET a 1\r\nCLIENT REPLY ON\r\nGET a\r\n")
+                first = _read(sock, b"+OK\r\n$1\r\n1\r\n")
+                sock.sendall(b"SUBSCRIBE ch\r\n")
+                second = _read(sock, b"*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n")
+                return first, second
+
+        first, second = await deferToThread(run)
+        self.assertEqual(first, b"+OK\r\n$1\r\n1\r\n")
+        self.assertEqual(second, b"*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n")
+        self.assertEqual(self.proxy.fallbacks, 1)
+
+
+def _read(sock: socket.socket, expected: bytes) -> bytes:
+    """Read until C{expected}'s length has come (or the peer closed)."""
+    data = b""
+    while len(data) < len(expected):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data

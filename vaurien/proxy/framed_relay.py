@@ -77,7 +77,10 @@ class FramedRelay(Relay):
     def data_from(self, from_client: bool, data: bytes) -> None:
         """Frame the bytes; queue a call for each request or reply."""
         self.active = True
-        if self._skim_slot is not None or self._may_skim():
+        skimming = self._skim_slot
+        if skimming is not None and skimming is not self.proxy.quiet_slot and self.framing.resting:
+            skimming = self._skim_slot = None  # the handlers changed: cut again
+        if skimming is not None or self._may_skim():
             self._skim(from_client, data)
             return
         if self._switching:
@@ -131,11 +134,8 @@ class FramedRelay(Relay):
         except FramingError as e:
             self._stop_skimming(str(e))
             return
-        if self.framing.resting:
-            if self.client.ended:
-                self.close()
-            elif self.proxy.quiet_slot is not self._skim_slot:
-                self._skim_slot = None  # the handlers changed: cut again
+        if self.client.ended and self.framing.resting:
+            self.close()
 
     def _stop_skimming(self, reason: str) -> None:
         """Framing stops while skimming: every byte is passed on already,

@@ -1,0 +1,152 @@
+"""Tests for skimming Redis traffic: L{vaurien.protocols.resp}'s skimmers
+(in Python and in C) and L{vaurien.protocols.redis.RedisFraming}'s
+L{vaurien.interfaces.ISkimming} side."""
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+from tests.test_resp_framer import _array, _reply, _requests, _split
+from vaurien.interfaces import ISkimming
+from vaurien.protocols import resp
+from vaurien.protocols.framing import FramingError
+from vaurien.protocols.redis import RedisFraming
+
+_SETTINGS = settings(max_examples=150, deadline=None)
+_LIMITS = (1024 * 1024, 512 * 1024 * 1024)
+
+#: Streams the skimmers take whole or stop in: valid requests and
+#: replies, near misses, and the watched commands in any case.
+_near = st.sampled_from([
+    b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", b"*1\r\n$6\r\nclient\r\n", b"*1\r\n$7\r\nMonitor\r\n",
+    b"*1\r\n$9\r\nSUBSCRIBE\r\n", b"*0\r\n", b"*-1\r\n", b"*2\r\n$3\r\nGET\r\n",
+    b"$3\r\nabc\r\n", b"$-1\r\n", b"$3\r\nabcd\r\n", b"+OK\r\n", b"-ERR x\r\n", b":12\r\n",
+    b"$01\r\nx\r\n", b"*01\r\n$1\r\nx\r\n", b"$99999999999999999999\r\n", b"\r\n", b"PING\r\n",
+])
+_streams = st.lists(st.one_of(_near, st.binary(max_size=12)), max_size=12).map(b"".join)
+
+
+def _c_skimmers():
+    try:
+        from vaurien import _skim
+    except ImportError:
+        raise SkipTest("vaurien._skim is not built (no C compiler at install)")
+    return _skim
+
+
+class SkimmerTests(SynchronousTestCase):
+    """The skimmers follow exactly the frames the framers would cut."""
+
+    @_SETTINGS
+    @given(_streams)
+    def test_c_and_python_agree(self, data: bytes) -> None:
+        """The C skimmers give the Python skimmers' answers on any bytes."""
+        skim = _c_skimmers()
+        self.assertEqual(skim.skim_commands(data, *_LIMITS),
+                         resp.py_skim_commands(data, *_LIMITS))
+        self.assertEqual(skim.skim_plain_replies(data, _LIMITS[1], 65536),
+                         resp.py_skim_plain_replies(data, _LIMITS[1], 65536))
+
+    def test_c_is_used_when_built(self) -> None:
+        self.assertIs(resp.skim_commands, _c_skimmers().skim_commands)
+
+    @_SETTINGS
+    @given(st.lists(st.lists(st.binary(max_size=20), min_size=1, max_size=4), max_size=8))
+    def test_commands_are_followed_whole(self, commands: list[list[bytes]]) -> None:
+        """Plain arrays of bulk strings are followed to the end unless a
+        watched command stops the skimmer before it."""
+        data = b"".join(_array(args) for args in commands)
+        end, count = resp.py_skim_commands(data, *_LIMITS)
+        watched = [n for n, args in enumerate(commands) if args[0].upper() in resp._WATCHED]
+        stop = watched[0] if watched else len(commands)
+        self.assertEqual(count, stop)
+        self.assertEqual(end, len(b"".join(_array(args) for args in commands[:stop])))
+
+    def test_line_limit(self) -> None:
+        """A status line longer than the limit is left to the parser."""
+        self.assertEqual(resp.skim_plain_replies(b"+" + b"a" * 20 + b"\r\n", 100, 10), (0, 0))
+
+
+def _skim(framing: RedisFraming, requests: list[bytes], replies: list[bytes]) -> int:
+    count = 0
+    for chunk in requests:
+        count += framing.skim_requests(chunk)
+    for chunk in replies:
+        framing.skim_replies(chunk)
+    return count
+
+
+class RedisSkimmingTests(SynchronousTestCase):
+    """L{RedisFraming} follows a connection it does not cut."""
+
+    def test_interface(self) -> None:
+        verifyObject(ISkimming, RedisFraming())
+
+    @_SETTINGS
+    @given(_requests, st.lists(_reply, max_size=8), st.data())
+    def test_any_split(self, requests, replies, data) -> None:
+        """However the streams are cut, every request is counted, and the
+        framing rests once each answer is in, and not before."""
+        requests = [r for r, _ in requests] or [_array([b"PING"])]
+        answers = [r for r, push in replies if not push]
+        answers = (answers * len(requests))[: len(requests)] or [b"+OK\r\n"] * len(requests)
+        up, down = b"".join(requests), b"".join(answers)
+        framing = RedisFraming()
+        cut = data.draw(st.lists(st.integers(0, len(up)), max_size=6))
+        self.assertEqual(_skim(framing, _split(up, cut), []), len(requests))
+        self.assertFalse(framing.resting)
+        consumed = 0
+        for chunk in _split(down, data.draw(st.lists(st.integers(0, len(down)), max_size=6))):
+            framing.skim_replies(chunk)
+            consumed += len(chunk)
+            self.assertEqual(framing.resting, consumed == len(down))
+
+    def test_rests_between_exchanges(self) -> None:
+        framing = RedisFraming()
+        framing.skim_requests(_array([b"GET", b"k"]) + _array([b"SET", b"k", b"v"])[:9])
+        self.assertFalse(framing.resting)
+        framing.skim_requests(_array([b"SET", b"k", b"v"])[9:])
+        framing.skim_replies(b"$1\r\nv\r\n+O")
+        self.assertFalse(framing.resting)
+        framing.skim_replies(b"K\r\n")
+        self.assertTrue(framing.resting)
+        # Cutting frames takes over from there.
+        self.assertEqual([f.command for f in framing.feed_requests(_array([b"GET", b"k"]))],
+                         [b"GET"])
+
+    def test_client_reply_off(self) -> None:
+        """Requests silenced by CLIENT REPLY OFF/SKIP await no reply."""
+        framing = RedisFraming()
+        stream = (_array([b"CLIENT", b"REPLY", b"OFF"]) + _array([b"SET", b"a", b"1"])
+                  + _array([b"client", b"reply", b"on"]) + _array([b"CLIENT", b"REPLY", b"SKIP"])
+                  + _array([b"INCR", b"n"]) + _array([b"GET", b"a"]))
+        self.assertEqual(framing.skim_requests(stream), 6)
+        framing.skim_replies(b"+OK\r\n")  # CLIENT REPLY ON
+        self.assertFalse(framing.resting)
+        framing.skim_replies(b"$1\r\n1\r\n")  # GET a
+        self.assertTrue(framing.resting)
+
+    def test_pushes_answer_nothing(self) -> None:
+        framing = RedisFraming()
+        framing.skim_requests(_array([b"GET", b"k"]))
+        framing.skim_replies(b">2\r\n$4\r\ninfo\r\n$1\r\nx\r\n")
+        self.assertFalse(framing.resting)
+        framing.skim_replies(b"_\r\n")
+        self.assertTrue(framing.resting)
+
+    def test_tunnel_commands_stop_skimming(self) -> None:
+        for command in (b"subscribe", b"PSUBSCRIBE", b"SSubscribe"):
+            with self.assertRaises(FramingError):
+                RedisFraming().skim_requests(_array([b"GET", b"k"]) + _array([command, b"c"]))
+        with self.assertRaises(FramingError):
+            RedisFraming().skim_requests(b"MONITOR\r\n")
+
+    def test_reply_to_no_request(self) -> None:
+        with self.assertRaises(FramingError):
+            RedisFraming().skim_replies(b"+OK\r\n")
+
+    def test_malformed(self) -> None:
+        with self.assertRaises(FramingError):
+            RedisFraming().skim_requests(b"*abc\r\n")
