@@ -1,8 +1,7 @@
 """delay: waits before the request or before the response."""
-from twisted.internet.task import deferLater
-
 from vaurien.handlers import Handler
 from vaurien.handlers.base import NonBlockingHandler
+from vaurien.waiting import wait
 
 
 @Handler.register
@@ -11,7 +10,8 @@ class Delay(NonBlockingHandler):
 
     With C{before} (the default) the wait comes before the data goes to
     the backend; otherwise before the backend's answer goes to the client.
-    The wait is on the proxy's clock (the reactor's): nothing blocks.
+    The wait is on the proxy's clock (the reactor's): nothing blocks, and
+    it ends on time (L{vaurien.waiting.wait}).
     """
 
     name = "delay"
@@ -22,5 +22,5 @@ class Delay(NonBlockingHandler):
 
     async def __call__(self, client_sock, backend_sock, to_backend):
         if to_backend == self.option("before"):
-            await deferLater(self.proxy.clock, self.option("sleep"))
+            await wait(self.proxy.clock, self.option("sleep"))
         return self.forward(*self.sides(client_sock, backend_sock, to_backend))
