@@ -62,6 +62,15 @@ def ensure_tools(tools: list[str], ctx: Context) -> None:
         raise SystemExit(f"bench: still missing after install.sh: {', '.join(still)}")
 
 
+def accelerator() -> str:
+    """Whether the vaurien the benchmarks run has its C skimmers."""
+    try:
+        importlib.import_module("vaurien._skim")
+    except ImportError:
+        return "not built (pure Python skimmers; see scripts/ensure-venv.sh)"
+    return "built"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[1])
     p.add_argument("--only", nargs="+", choices=ALL, metavar="NAME",
@@ -84,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     facts = {"commit": report.commit(REPO), "date": report.now(), "argv": sys.argv[1:],
              "rounds": a.rounds, "quick": a.quick, "soak_minutes": a.minutes, "machine": report.machine(),
-             "errors": {}, "durations_s": {}}
+             "accelerator": accelerator(), "errors": {}, "durations_s": {}}
     metrics: list[dict] = []
     for name, mod in mods.items():
         t0 = time.monotonic()
@@ -105,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     report.write_json(out, metrics, facts)
     print(f"vaurien bench  commit {facts['commit']}  {facts['date']}  "
           f"rounds {a.rounds}{'  quick' if a.quick else ''}"
-          f"{f'  soak {a.minutes} min' if 'soak' in names else ''}  ({facts['duration_s']} s)")
+          f"{f'  soak {a.minutes} min' if 'soak' in names else ''}  ({facts['duration_s']} s)"
+          f"  C accelerator: {facts['accelerator']}")
     print("medians of interleaved rounds; v/d = vaurien/direct, pf/d = portforward/direct\n")
     print(report.table(metrics))
     notes = [f"- {m['bench']} {m['name']}: {m['note']}" for m in metrics if m.get("note")]
