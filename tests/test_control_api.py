@@ -6,14 +6,17 @@ import sys
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
-from twisted.internet.defer import succeed
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.task import deferLater
 from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.trial.unittest import TestCase
 from twisted.web.iweb import UNKNOWN_LENGTH, IBodyProducer
 from zope.interface import implementer
 
 from tests.control_site import HTTP, Answer, serve, two_proxies
-from vaurien.control.api import MAX_BODY
+from vaurien.control.api import MAX_BODY, control_site
+from vaurien.control.channel import STATS, WorkerError, backend_command, behavior_command
 
 
 @implementer(IBodyProducer)
@@ -306,3 +309,106 @@ class TokenTests(ControlAPITestCase):
     async def test_a_refusal_asks_for_a_bearer_token(self):
         answer = await self.http.request("GET", "/behavior")
         self.assertEqual(answer.header("www-authenticate"), 'Bearer realm="vaurien"')
+
+
+class FakeWorkers:
+    """Workers as the API sees them: each broadcast is kept, and answered
+    when the test says."""
+
+    def __init__(self) -> None:
+        self.commands: list[dict[str, Any]] = []
+        self.answers: list[Deferred] = []
+        self.asked: Deferred = Deferred()
+
+    def broadcast(self, command: dict[str, Any]) -> Deferred:
+        self.commands.append(command)
+        self.answers.append(Deferred())
+        asked, self.asked = self.asked, Deferred()
+        asked.callback(command)
+        return self.answers[-1]
+
+
+class WorkersTests(ControlAPITestCase):
+    """With --workers N: changes made in every worker before the answer,
+    counters totalled over every process."""
+
+    def setUp(self) -> None:
+        self.proxies = two_proxies()
+        self.workers = FakeWorkers()
+        site = control_site({name: p.control for name, p in self.proxies.items()}, None, self.workers)
+        port = reactor.listenTCP(0, site, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        self.http = HTTP(self, f"http://127.0.0.1:{port.getHost().port}")
+
+    async def test_a_change_is_answered_once_every_worker_made_it(self):
+        for path, body, command in (
+            ("/proxies/b/behavior", {"name": "delay", "sleep": 2, "ttl": 9},
+             behavior_command("b", "delay", {"delay": {"sleep": 2}}, 9)),
+            ("/backend", {"backend": "127.0.0.1:6380"}, backend_command("a", "127.0.0.1:6380")),
+        ):
+            answer = Deferred.fromCoroutine(self.http.request("PUT", path, body))
+            self.assertEqual(await self.workers.asked, command)
+            await deferLater(reactor, 0.01)
+            self.assertNoResult(answer)
+            self.workers.answers[-1].callback([(1, 4242, None)])
+            self.assertEqual(((await answer).code, (await answer).json()), (200, {"status": "ok"}))
+        self.assertEqual(self.proxies["b"].control.behavior(), "delay")
+
+    async def test_a_worker_failure_is_a_5xx_naming_it(self):
+        answer = Deferred.fromCoroutine(self.http.request("POST", "/handler", {"name": "error"}))
+        await self.workers.asked
+        self.workers.answers[-1].errback(
+            WorkerError("worker 2 (pid 4242)", "worker 2 (pid 4242) did not answer within 5 seconds"))
+        error = (await answer).json()["errors"][0]
+        self.assertEqual((await answer).code, 503)
+        self.assertEqual((error["location"], error["name"]), ("worker", "worker 2 (pid 4242)"))
+        self.assertIn("did not answer within 5 seconds; the change is in force in every other"
+                      " process", error["description"])
+
+    async def test_a_refused_change_reaches_no_worker(self):
+        error = await self.refused(400, "PUT", "/behavior", {"name": "nosuch"})
+        self.assertEqual(error["name"], "name")
+        await self.refused(400, "PUT", "/backend", {"backend": "not an address"})
+        self.assertEqual(self.workers.commands, [])
+
+    def worker_stats(self) -> dict[str, Any]:
+        stats = {name: proxy.control.stats() for name, proxy in self.proxies.items()}
+        stats["a"]["calls"] = {"error": 3}
+        stats["a"]["connections"] = {"open": 1, "total": 3}
+        return stats
+
+    async def test_stats_and_metrics_are_totalled_over_every_process(self):
+        self.proxies["a"].choose()
+        worker = self.worker_stats()
+        for path in ("/stats", "/proxies/a/stats", "/metrics"):
+            answer = Deferred.fromCoroutine(self.http.request("GET", path))
+            self.assertEqual(await self.workers.asked, dict(STATS))
+            self.workers.answers[-1].callback([(1, 4242, worker)])
+            answer = await answer
+            self.assertEqual(answer.code, 200, answer.body)
+            if path == "/stats":
+                stats = answer.json()
+                self.assertEqual(stats["proxies"]["a"]["calls"], {"dummy": 1, "error": 3})
+                self.assertEqual(stats["proxies"]["a"]["connections"], {"open": 1, "total": 3})
+                self.assertEqual([(w["worker"], w["pid"]) for w in stats["workers"]],
+                                 [(0, os.getpid()), (1, 4242)])
+                self.assertEqual(stats["workers"][1]["proxies"], worker)
+            elif path == "/proxies/a/stats":
+                self.assertEqual(answer.json(), stats["proxies"]["a"])
+            else:
+                self.assertIn('vaurien_calls_total{handler="error",protocol="tcp",proxy="a"} 3.0',
+                              answer.body.decode())
+
+    async def test_counters_without_a_worker_are_a_503(self):
+        answer = Deferred.fromCoroutine(self.http.request("GET", "/metrics"))
+        await self.workers.asked
+        self.workers.answers[-1].errback(
+            WorkerError("worker 1 (pid 9)", "worker 1 (pid 9) is gone (killed by signal 9)"))
+        error = (await answer).json()["errors"][0]
+        self.assertEqual(((await answer).code, error["name"]), (503, "worker 1 (pid 9)"))
+        self.assertIn("cannot be totalled without it", error["description"])
+
+    async def test_reads_of_this_process_ask_no_worker(self):
+        for path in ("/behavior", "/behaviors", "/backend", "/proxies"):
+            await self.json("GET", path)
+        self.assertEqual(self.workers.commands, [])

@@ -1,19 +1,40 @@
-"""Several worker processes sharing the proxy's port (--workers)."""
+"""Several worker processes sharing the proxy's port (--workers), driven
+together by the first process's control API."""
 from __future__ import annotations
 
+import json
 import os
+import signal
 import socket
+import sys
+from typing import Any
 
 from twisted.internet import protocol, reactor
+from twisted.internet.error import ProcessDone, ProcessExitedAlready, ProcessTerminated
+from twisted.internet.task import Clock, deferLater
+from twisted.internet.testing import StringTransport
+from twisted.internet.threads import deferToThread
+from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.python import usage
-from twisted.trial.unittest import TestCase
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.web.client import Agent
 
+from tests.control_site import HTTP, two_proxies
 from tests.processes import VAURIEN, start
-from tests.proxying import Collector, PayloadSender, connect, echo_backend
+from tests.proxying import Collector, PayloadSender, connect, echo_backend, listen
 from tests.servers import free_port
+from vaurien.client import Client, ControlAPIError
 from vaurien.config import VaurienOptions
+from vaurien.control.channel import (
+    ANSWER_WITHIN, START_WITHIN, STATS, CommandReceiver, CommandSender, WorkerError,
+    backend_command, behavior_command,
+)
+from vaurien.control.totals import summed, totals
+from vaurien.demo import demo_site
 from vaurien.errors import ConfigError
 from vaurien.listening import ReusePortEndpoint, listening_endpoint
+from vaurien.workers import ANSWERS_FD, COMMANDS_FD, STOP_WITHIN, WORKER_MARK, WorkerProcesses
 
 
 def parse(*argv: str):
@@ -27,10 +48,15 @@ class WorkersConfigTests(TestCase):
         self.assertEqual(parse("--backend", "127.0.0.1:1", "--workers", "3").workers, 3)
         self.assertEqual(parse("--backend", "127.0.0.1:1").workers, 1)
 
-    def test_workers_refuse_the_control_api_and_the_demo(self):
-        for argv in (["--backend", "127.0.0.1:1", "--http"], ["--demo"]):
-            error = self.assertRaises(usage.UsageError, parse, "--workers", "2", *argv)
-            self.assertIn("--workers 2", str(error))
+    def test_workers_take_the_control_api(self):
+        settings = parse("--backend", "127.0.0.1:1", "--workers", "2", "--http")
+        self.assertEqual((settings.workers, settings.http), (2, True))
+
+    def test_workers_refuse_the_demo_saying_why(self):
+        error = self.assertRaises(usage.UsageError, parse, "--workers", "2", "--demo")
+        self.assertIn("--workers 2", str(error))
+        self.assertIn("--backend", str(error))
+        self.assertIn("demo's backend lives inside one process", str(error))
 
     def test_workers_need_tcp_addresses(self):
         self.assertRaises(ConfigError, listening_endpoint, reactor, "unix:/tmp/x.sock", 5, True)
@@ -51,7 +77,349 @@ class ListeningTests(TestCase):
         self.assertEqual(endpoint._backlog, 4096)
 
 
-class WorkerProcessesTests(TestCase):
+class TotalsTests(SynchronousTestCase):
+    def reading(self, **calls: int) -> dict[str, Any]:
+        return {"behavior": "error", "protocol": "tcp", "calls": calls,
+                "connections": {"open": 1, "total": sum(calls.values())}, "fallbacks": 0}
+
+    def test_numbers_are_added_key_by_key_and_words_kept(self):
+        total = summed([self.reading(error=3), self.reading(error=2, dummy=5)])
+        self.assertEqual(total, {"behavior": "error", "protocol": "tcp",
+                                 "calls": {"error": 5, "dummy": 5},
+                                 "connections": {"open": 2, "total": 10}, "fallbacks": 0})
+
+    def test_every_proxy_of_the_first_process_is_totalled(self):
+        first = {"a": self.reading(dummy=1), "b": self.reading()}
+        other = {"b": self.reading(error=4), "a": self.reading(dummy=2)}
+        self.assertEqual(list(totals([first, other])), ["a", "b"])
+        self.assertEqual(totals([first, other])["a"]["calls"], {"dummy": 3})
+        self.assertEqual(totals([first, other])["b"]["calls"], {"error": 4})
+
+
+def command_line(sent: bytes) -> dict[str, Any]:
+    """The last command written to a worker."""
+    return json.loads(sent.splitlines()[-1])
+
+
+def answer(number: int, result: Any = None, error: str | None = None) -> bytes:
+    body = {"id": number, "ok": error is None, "result": result}
+    if error is not None:
+        body["error"] = error
+    return json.dumps(body).encode() + b"\n"
+
+
+class CommandSenderTests(SynchronousTestCase):
+    """The first process's end of a worker's channel, on a clock."""
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.written = bytearray()
+        self.sender = CommandSender(self.written.extend, "worker 1 (pid 7)", self.clock)
+        self.sender.data_received(b'{"ready": true}\n')
+
+    def test_an_answer_fires_its_command_by_id(self):
+        first = self.sender.call(STATS)
+        second = self.sender.call(behavior_command("a", "error", {}, None))
+        self.assertEqual([json.loads(line)["id"] for line in self.written.splitlines()], [1, 2])
+        self.assertEqual(command_line(self.written)["op"], "set_behavior")
+        self.sender.data_received(answer(2) + answer(1, {"a": {}})[:5])
+        self.assertIsNone(self.successResultOf(second))
+        self.assertNoResult(first)
+        self.sender.data_received(answer(1, {"a": {}})[5:])
+        self.assertEqual(self.successResultOf(first), {"a": {}})
+
+    def test_a_refusal_is_a_500_naming_the_worker(self):
+        d = self.sender.call(backend_command("a", "nowhere"))
+        self.sender.data_received(answer(1, error="backend 'nowhere': not an address"))
+        error = self.failureResultOf(d, WorkerError).value
+        self.assertEqual((error.status, error.worker), (500, "worker 1 (pid 7)"))
+        self.assertIn("refused: backend 'nowhere'", str(error))
+
+    def test_a_silent_worker_fails_the_command_after_the_bound(self):
+        d = self.sender.call(STATS)
+        self.clock.advance(ANSWER_WITHIN - 0.01)
+        self.assertNoResult(d)
+        self.clock.advance(0.01)
+        error = self.failureResultOf(d, WorkerError).value
+        self.assertEqual(error.status, 503)
+        self.assertEqual(str(error), f"worker 1 (pid 7) did not answer within {ANSWER_WITHIN:g} seconds")
+        self.sender.data_received(answer(1))  # too late: ignored
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_a_worker_still_starting_gets_the_start_bound(self):
+        sender = CommandSender(bytearray().extend, "worker 2 (pid 8)", self.clock)
+        d = sender.call(STATS)
+        self.clock.advance(START_WITHIN - 0.01)
+        self.assertNoResult(d)
+        self.clock.advance(0.01)
+        self.assertIn(f"within {START_WITHIN:g} seconds", str(self.failureResultOf(d, WorkerError).value))
+
+    def test_a_worker_gone_fails_what_waits_and_every_later_command_at_once(self):
+        d = self.sender.call(STATS)
+        self.sender.lost("killed by signal 9")
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        for failed in (d, self.sender.call(STATS)):
+            error = self.failureResultOf(failed, WorkerError).value
+            self.assertEqual((error.status, str(error)),
+                             (503, "worker 1 (pid 7) is gone (killed by signal 9)"))
+
+
+class CommandReceiverTests(SynchronousTestCase):
+    """A worker's end of the channel, on real proxies and a clock."""
+
+    def setUp(self) -> None:
+        self.proxies = two_proxies()
+        self.lost: list[bool] = []
+        controls = {name: proxy.control for name, proxy in self.proxies.items()}
+        self.receiver = CommandReceiver(controls, lambda: self.lost.append(True))
+        self.transport = StringTransport()
+        self.receiver.makeConnection(self.transport)
+
+    def command(self, number: int, command: dict[str, Any]) -> dict[str, Any]:
+        self.transport.clear()
+        self.receiver.dataReceived(json.dumps({"id": number, **command}).encode() + b"\n")
+        return json.loads(self.transport.value())
+
+    def test_it_says_it_is_ready_first(self):
+        receiver = CommandReceiver({}, lambda: None)
+        transport = StringTransport()
+        receiver.makeConnection(transport)
+        self.assertEqual(transport.value(), b'{"ready": true}\n')
+
+    def test_a_change_is_made_before_it_is_answered(self):
+        done = self.command(4, behavior_command("b", "delay", {"delay": {"sleep": 2}}, None))
+        self.assertEqual(done, {"id": 4, "ok": True, "result": None})
+        slot = self.proxies["b"].choose()
+        self.assertEqual((slot.name, slot.handler.option("sleep")), ("delay", 2.0))
+        self.assertEqual(self.proxies["a"].control.behavior(), "dummy")
+        self.command(5, backend_command("a", "127.0.0.1:6380"))
+        self.assertEqual(self.proxies["a"].backend, "tcp:host=127.0.0.1:port=6380")
+
+    def test_a_ttl_runs_on_the_worker_own_clock(self):
+        self.command(1, behavior_command("a", "error", {}, 5))
+        self.proxies["a"].clock.advance(4.9)
+        self.assertEqual(self.proxies["a"].control.behavior(), "error")
+        self.proxies["a"].clock.advance(0.1)
+        self.assertEqual(self.proxies["a"].control.behavior(), "dummy")
+
+    def test_refusals_are_answered_with_the_reason(self):
+        refused = self.command(1, behavior_command("a", "nosuch", {}, None))
+        self.assertEqual((refused["id"], refused["ok"]), (1, False))
+        self.assertIn("unknown handler 'nosuch'", refused["error"])
+        self.assertIn("'zz'", self.command(2, behavior_command("zz", "error", {}, None))["error"])
+        self.assertIn("unknown command 'nope'", self.command(3, {"op": "nope", "proxy": "a"})["error"])
+
+    def test_stats_of_every_proxy(self):
+        self.proxies["b"].choose()
+        stats = self.command(1, dict(STATS))["result"]
+        self.assertEqual(list(stats), ["a", "b"])
+        self.assertEqual(stats["b"]["calls"], {"dummy": 1})
+
+    def test_garbage_is_logged_and_not_answered(self):
+        self.transport.clear()
+        with capturedLogs() as events:
+            self.receiver.dataReceived(b"{nope\n")
+        self.assertEqual(self.transport.value(), b"")
+        self.assertEqual([e["log_level"] for e in events], [LogLevel.error])
+
+    def test_the_first_process_gone_is_told(self):
+        self.receiver.connectionLost(None)
+        self.assertEqual(self.lost, [True])
+
+
+class FakeProcess:
+    """What C{spawnProcess} gives: writes and signals are kept."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.written = bytearray()
+        self.signals: list[str] = []
+        self.ended = False
+
+    def writeToChild(self, fd: int, data: bytes) -> None:
+        assert fd == COMMANDS_FD
+        self.written += data
+
+    def signalProcess(self, name: str) -> None:
+        if self.ended:
+            raise ProcessExitedAlready()
+        self.signals.append(name)
+
+
+class SpawningReactor:
+    """Spawns L{FakeProcess}es, keeping how."""
+
+    def __init__(self) -> None:
+        self.spawned: list[tuple[Any, list[str], dict[str, str], dict[int, Any], FakeProcess]] = []
+
+    def spawnProcess(self, process_protocol, executable, args, env, childFDs):
+        transport = FakeProcess(100 + len(self.spawned))
+        self.spawned.append((process_protocol, args, env, childFDs, transport))
+        process_protocol.makeConnection(transport)
+
+
+class WorkerProcessesTests(SynchronousTestCase):
+    """The first process's side, over fake processes and a clock."""
+
+    def setUp(self) -> None:
+        self.reactor = SpawningReactor()
+        self.clock = Clock()
+        self.workers = WorkerProcesses(["--workers", "3", "--http"], 2, self.reactor, self.clock)
+        self.workers.startService()
+        for worker, *_ in self.reactor.spawned:
+            worker.childDataReceived(ANSWERS_FD, b'{"ready": true}\n')
+
+    def end(self, index: int, reason: Exception) -> None:
+        worker, *_, transport = self.reactor.spawned[index]
+        transport.ended = True
+        worker.processEnded(Failure(reason))
+
+    def test_workers_are_the_same_command_marked_with_their_channel(self):
+        self.assertEqual(len(self.reactor.spawned), 2)
+        for _, args, env, child_fds, _ in self.reactor.spawned:
+            self.assertEqual(args, [sys.executable, "-m", "vaurien", "--workers", "3", "--http"])
+            self.assertEqual(env[WORKER_MARK], "1")
+            self.assertEqual(child_fds, {0: 0, 1: 1, 2: 2, COMMANDS_FD: "w", ANSWERS_FD: "r"})
+
+    def test_a_broadcast_fires_once_every_worker_answered(self):
+        d = self.workers.broadcast(behavior_command("default", "error", {}, None))
+        (first, *_, one), (second, *_, two) = self.reactor.spawned
+        self.assertEqual(command_line(one.written), command_line(two.written))
+        first.childDataReceived(ANSWERS_FD, answer(1))
+        self.assertNoResult(d)
+        second.childDataReceived(ANSWERS_FD, answer(1))
+        self.assertEqual(self.successResultOf(d), [(1, 100, None), (2, 101, None)])
+
+    def test_a_silent_worker_fails_the_broadcast_naming_it(self):
+        d = self.workers.broadcast(STATS)
+        self.reactor.spawned[0][0].childDataReceived(ANSWERS_FD, answer(1, {}))
+        self.clock.advance(ANSWER_WITHIN)
+        error = self.failureResultOf(d, WorkerError).value
+        self.assertEqual((error.status, error.worker), (503, "worker 2 (pid 101)"))
+
+    def test_every_failing_worker_is_told_and_a_refusal_makes_it_a_500(self):
+        d = self.workers.broadcast(STATS)
+        self.reactor.spawned[1][0].childDataReceived(ANSWERS_FD, answer(1, error="no"))
+        self.clock.advance(ANSWER_WITHIN)
+        error = self.failureResultOf(d, WorkerError).value
+        self.assertEqual((error.status, error.worker), (500, "worker 1 (pid 100)"))
+        self.assertEqual(str(error), f"worker 1 (pid 100) did not answer within {ANSWER_WITHIN:g}"
+                                     " seconds; worker 2 (pid 101) refused: no")
+
+    def test_a_worker_that_dies_is_logged_and_named_by_every_later_broadcast(self):
+        waiting = self.workers.broadcast(STATS)
+        with capturedLogs() as events:
+            self.end(1, ProcessTerminated(signal=9))
+        [event] = events
+        self.assertEqual(event["log_level"], LogLevel.error)
+        self.assertIn("worker 2 (pid 101) ended (killed by signal 9)", formatEvent(event))
+        later = self.workers.broadcast(STATS)
+        self.reactor.spawned[0][0].childDataReceived(ANSWERS_FD, answer(1, {}) + answer(2, {}))
+        for d in (waiting, later):
+            error = self.failureResultOf(d, WorkerError).value
+            self.assertEqual(error.worker, "worker 2 (pid 101)")
+            self.assertIn("is gone (killed by signal 9; restart vaurien", str(error))
+
+    def test_stop_terms_every_worker_then_kills_those_still_running(self):
+        stopped = self.workers.stopService()
+        self.assertEqual([t.signals for *_, t in self.reactor.spawned], [["TERM"], ["TERM"]])
+        with capturedLogs() as events:
+            self.end(0, ProcessDone(0))
+        self.assertEqual([e["log_level"] for e in events], [LogLevel.info])
+        self.clock.advance(STOP_WITHIN - 0.01)
+        self.assertEqual(self.reactor.spawned[1][-1].signals, ["TERM"])
+        self.clock.advance(0.01)
+        self.assertEqual([t.signals for *_, t in self.reactor.spawned], [["TERM"], ["TERM", "KILL"]])
+        self.assertNoResult(stopped)
+        self.end(1, ProcessTerminated(signal=9))
+        self.successResultOf(stopped)
+
+    def test_stop_without_stragglers_leaves_no_timer(self):
+        stopped = self.workers.stopService()
+        self.end(0, ProcessDone(0))
+        self.end(1, ProcessTerminated(exitCode=0))
+        self.successResultOf(stopped)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class WorkerProcessesRunTests(TestCase):
+    """The real command: a first process and its worker in front of a
+    real backend, driven over loopback."""
+
+    timeout = 120
+
+    async def start_workers(self, *argv: str) -> tuple[Any, int, HTTP]:
+        """Run C{vaurien --workers 2 --http} in front of the demo site."""
+        port, api = free_port(), free_port()
+        backend = listen(self, demo_site(reactor))
+        process = start(self, [*VAURIEN, "--proxy", f"127.0.0.1:{port}",
+                               "--backend", f"127.0.0.1:{backend}", "--protocol", "http",
+                               "--workers", "2", "--http", "--http-port", str(api), *argv])
+        await process.wait_for("Site starting on")
+        return process, port, HTTP(self, f"http://127.0.0.1:{api}")
+
+    async def put(self, http: HTTP, body: dict[str, Any], path: str = "/behavior") -> Any:
+        answer = await http.request("PUT", path, body)
+        self.assertEqual(answer.code, 200, answer.body)
+        return answer.json()
+
+    async def statuses(self, port: int, count: int = 40) -> set[int]:
+        """GET through the proxy, a fresh connection each time; the
+        statuses seen."""
+        agent = Agent(reactor)
+        seen = set()
+        for _ in range(count):
+            response = await agent.request(b"GET", f"http://127.0.0.1:{port}/".encode())
+            response.deliverBody(protocol.Protocol())
+            seen.add(response.code)
+        return seen
+
+    async def stats(self, http: HTTP) -> dict[str, Any]:
+        answer = await http.request("GET", "/stats")
+        self.assertEqual(answer.code, 200, answer.body)
+        return answer.json()
+
+    async def test_a_change_reaches_every_worker_before_it_is_answered(self):
+        process, port, http = await self.start_workers()
+        self.assertEqual(await self.put(http, {"name": "error"}), {"status": "ok"})
+        self.assertTrue(all(code >= 500 for code in await self.statuses(port)))
+        stats = await self.stats(http)
+        self.assertEqual(stats["proxies"]["default"]["calls"], {"error": 40})
+        workers = stats["workers"]
+        self.assertEqual([w["worker"] for w in workers], [0, 1])
+        served = [w["proxies"]["default"]["connections"]["total"] for w in workers]
+        self.assertTrue(all(served), f"each process served some connections: {served}")
+        self.assertEqual(sum(served), stats["proxies"]["default"]["connections"]["total"])
+
+        self.assertEqual(await self.put(http, {"name": "dummy"}), {"status": "ok"})
+        self.assertEqual(await self.statuses(port), {200})
+        stats = await self.stats(http)
+        self.assertEqual(stats["proxies"]["default"]["calls"], {"error": 40, "dummy": 40})
+        for worker in stats["workers"]:
+            self.assertEqual(worker["proxies"]["default"]["behavior"], "dummy")
+
+        refused = await http.request("PUT", "/behavior", {"name": "nosuch"})
+        self.assertEqual(refused.code, 400)
+        self.assertEqual(refused.json()["errors"][0]["name"], "name")
+        metrics = (await http.request("GET", "/metrics")).body.decode()
+        self.assertIn('vaurien_calls_total{handler="error",protocol="http",proxy="default"} 40.0',
+                      metrics)
+
+    async def test_a_dead_worker_makes_every_later_change_a_clear_error(self):
+        process, port, http = await self.start_workers()
+        await self.put(http, {"name": "error"})
+        pid = (await self.stats(http))["workers"][1]["pid"]
+        os.kill(pid, signal.SIGKILL)
+        await process.wait_for(rf"worker 1 \(pid {pid}\) ended \(killed by signal 9\)")
+        client = Client("127.0.0.1", int(http.root.rsplit(":", 1)[1]))
+        error = await self.assertFailure(deferToThread(client.set_behavior, "dummy"), ControlAPIError)
+        self.assertEqual(error.status, 503)
+        self.assertIn(f"worker 1 (pid {pid}) is gone (killed by signal 9", str(error))
+        self.assertIn("in force in every other process", str(error))
+        self.assertEqual(await self.statuses(port, 10), {200})
+        self.assertEqual((await http.request("GET", "/stats")).code, 503)
+        self.assertEqual((await http.request("GET", "/behavior")).json(), {"behavior": "dummy"})
+
     async def test_two_workers_serve_and_stop_together(self):
         port = free_port()
         process = start(self, [*VAURIEN, "--proxy", f"127.0.0.1:{port}",
@@ -66,12 +434,21 @@ class WorkerProcessesTests(TestCase):
         children = [pid for pid in os.listdir("/proc") if pid.isdigit() and _is_worker_of(pid, port)]
         self.assertEqual(len(children), 2)
         await process.stop()
-        for _ in range(200):
-            if not any(os.path.exists(f"/proc/{pid}/cmdline") and _is_worker_of(pid, port)
-                       for pid in children):
-                break
-            await _tick()
         self.assertFalse(any(_is_worker_of(pid, port) for pid in children))
+
+    async def test_a_worker_stops_when_the_first_process_is_gone(self):
+        process, port, http = await self.start_workers()
+        pid = (await self.stats(http))["workers"][1]["pid"]
+        process.transport.signalProcess("KILL")
+        # The worker shares the first process's output: it has ended when
+        # the output is closed.
+        await process.ended
+        self.assertIn("the first process is gone; stopping", process.output)
+        for _ in range(100):  # until init has reaped it
+            if not _is_worker_of(str(pid), port):
+                break
+            await deferLater(reactor, 0.05)
+        self.assertFalse(_is_worker_of(str(pid), port))
 
 
 def _is_worker_of(pid: str, port: int) -> bool:
@@ -83,8 +460,3 @@ def _is_worker_of(pid: str, port: int) -> bool:
     except OSError:
         return False
     return b"vaurien" in command and f"127.0.0.1:{port}".encode() in command and not zombie
-
-
-def _tick():
-    from twisted.internet.task import deferLater
-    return deferLater(reactor, 0.05)

@@ -150,11 +150,11 @@ def build_settings(
     )
     demo = is_demo(given, ini.proxies)
     workers = setting_value(given, "workers")
-    if workers > 1 and (demo or setting_value(given, "http")):
+    if workers > 1 and demo:
         raise ConfigError(
-            f"--workers {workers}: several workers need a backend (no demo) and no"
-            " --http: each worker is a process of its own, and the control API"
-            " would change only the one that answers it."
+            f"--workers {workers}: several workers need a backend (--backend HOST:PORT):"
+            " the demo's backend lives inside one process, on a port of its own,"
+            " and its proxy does not share its port with other processes."
         )
     return Settings(
         proxies=proxy_settings(given, ini.proxies, handlers, protocols, demo),

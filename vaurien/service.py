@@ -1,5 +1,6 @@
-"""makeService(): the proxies, the control API and the statsd sender as
-one Twisted service, shared by the C{vaurien} command and C{twistd vaurien}."""
+"""makeService(): the proxies, the control API and the statsd sender (and,
+in the first process of C{vaurien --workers N}, the other workers) as one
+Twisted service, shared by the C{vaurien} command and C{twistd vaurien}."""
 from __future__ import annotations
 
 from typing import Any, Callable, Mapping
@@ -19,7 +20,19 @@ from vaurien.statsd import StatsdService
 Controls = Callable[[], Mapping[str, IProxyControl]]
 
 
-def makeService(settings: Settings, reactor: Any = None) -> MultiService:
+class VaurienService(MultiService):
+    """The proxies and what goes with them.
+
+    @ivar controls: gives each proxy's name and control surface, once the
+        proxies started.
+    """
+
+    def __init__(self, controls: Controls):
+        super().__init__()
+        self.controls = controls
+
+
+def makeService(settings: Settings, reactor: Any = None, workers: Any = None) -> VaurienService:
     """A service running every proxy of C{settings}, and the control API
     and the statsd sender when the settings ask for them.
 
@@ -29,9 +42,16 @@ def makeService(settings: Settings, reactor: Any = None) -> MultiService:
 
     @param settings: what L{vaurien.config} read.
     @param reactor: the reactor to run on (the global one if C{None}).
+    @param workers: with C{--workers N}, in the first process, the
+        L{vaurien.workers.WorkerProcesses} service: started last (once this
+        process listens), stopped first, and driven by the control API too.
     """
-    service = MultiService()
     running: list[Any] = []
+
+    def controls() -> Mapping[str, IProxyControl]:
+        return {each.proxy.name: each.proxy.control for each in running}
+
+    service = VaurienService(controls)
     for proxy in settings.proxies:
         if settings.demo:
             demo = DemoService(proxy, reactor)
@@ -41,14 +61,12 @@ def makeService(settings: Settings, reactor: Any = None) -> MultiService:
             factory = ProxyFactory(proxy, reactor)
             _listening(proxy, factory, settings.workers > 1, reactor).setServiceParent(service)
             running.append(factory)
-
-    def controls() -> Mapping[str, IProxyControl]:
-        return {each.proxy.name: each.proxy.control for each in running}
-
     if settings.http:
-        ControlApiService(settings, controls, reactor).setServiceParent(service)
+        ControlApiService(settings, controls, reactor, workers).setServiceParent(service)
     if settings.statsd.enabled:
         StatsdService(settings.statsd, controls, reactor).setServiceParent(service)
+    if workers is not None:
+        workers.setServiceParent(service)
     return service
 
 
@@ -72,11 +90,14 @@ class ControlApiService(MultiService):
     only then).
     """
 
-    def __init__(self, settings: Settings, controls: Controls, reactor: Any = None):
+    def __init__(self, settings: Settings, controls: Controls, reactor: Any = None,
+                 workers: Any = None):
         """
         @param settings: C{http_host}, C{http_port} and C{http_token} are read.
         @param controls: gives each proxy's name and control surface.
         @param reactor: the reactor to listen with (the global one if C{None}).
+        @param workers: the other processes of C{--workers N}, which every
+            change reaches too (C{None}: this process only).
         """
         super().__init__()
         host = settings.http_host.replace("\\", "\\\\").replace(":", "\\:")
@@ -84,6 +105,7 @@ class ControlApiService(MultiService):
         self._token = settings.http_token
         self._controls = controls
         self._reactor = reactor
+        self._workers = workers
 
     def startService(self) -> None:
         """Listen; raise L{twisted.internet.error.CannotListenError} at once
@@ -93,6 +115,6 @@ class ControlApiService(MultiService):
         from vaurien.control.api import control_site
 
         if not self.services:
-            site = control_site(self._controls(), self._token)
+            site = control_site(self._controls(), self._token, self._workers)
             strports.service(self.endpoint, site, self._reactor).setServiceParent(self)
         super().startService()

@@ -6,20 +6,30 @@ C{/behavior} and C{/handler} (GET, PUT, POST), C{/behaviors} and
 C{/handlers} (GET), C{/backend} (GET, PUT), C{/stats} (GET). C{/proxies},
 C{/stats} and C{/metrics} cover every proxy. A proxy is only ever driven
 through L{IProxyControl}.
+
+With C{--workers N} the API runs in the first process: a change is checked
+and made there, then made in every worker, and answered once every worker
+said it is done; the counters are totalled over every process.
 """
 from __future__ import annotations
 
 import hmac
 import json
+import os
 from functools import partial
 from typing import Any, Callable, Mapping
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from attrs import frozen
+from prometheus_client import CONTENT_TYPE_LATEST
+from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.web.resource import Resource
-from twisted.web.server import Request, Site
+from twisted.web.server import NOT_DONE_YET, Request, Site
 
-from vaurien.control.metrics import metrics_registry
+from vaurien.control.channel import STATS, WorkerError, backend_command, behavior_command
+from vaurien.control.metrics import metrics_text
+from vaurien.control.totals import totals
 from vaurien.errors import ConfigError
 from vaurien.interfaces import IProxyControl
 
@@ -55,6 +65,14 @@ class APIError(Exception):
         return {"status": "error", "errors": [
             {"location": self.location, "name": self.name, "description": str(self)}
         ]}
+
+
+@frozen
+class Changed:
+    """A route's answer when it changed a proxy of this process: the
+    change, as a command of L{vaurien.control.channel}, for the workers."""
+
+    command: Mapping[str, Any]
 
 
 def _refuse_constant(constant: str) -> None:
@@ -145,7 +163,7 @@ def _change_behavior(proxy: str, control: IProxyControl, request: Request) -> An
         raise _refusal(e, options) from None
     _log.info("proxy {proxy}: handlers set to {behavior} with {options}, ttl {ttl}",
               proxy=proxy, behavior=control.behavior(), options=options, ttl=ttl)
-    return _OK
+    return Changed(behavior_command(proxy, spec, options, ttl))
 
 
 def _read_backend(proxy: str, control: IProxyControl, request: Request) -> Any:
@@ -161,11 +179,7 @@ def _change_backend(proxy: str, control: IProxyControl, request: Request) -> Any
     except ConfigError as e:
         raise APIError(400, "body", "backend", str(e)) from None
     _log.info("proxy {proxy}: backend set to {backend}", proxy=proxy, backend=control.backend())
-    return _OK
-
-
-def _proxy_stats(proxy: str, control: IProxyControl, request: Request) -> Any:
-    return control.stats()
+    return Changed(backend_command(proxy, address))
 
 
 #: The routes of one proxy: last path segment to its methods.
@@ -177,7 +191,6 @@ PROXY_ROUTES: Mapping[str, Mapping[str, Callable[..., Any]]] = {
     "behaviors": {"GET": partial(_list_handlers, "behaviors")},
     "handlers": {"GET": partial(_list_handlers, "handlers")},
     "backend": {"GET": _read_backend, "PUT": _change_backend},
-    "stats": {"GET": _proxy_stats},
 }
 
 
@@ -186,41 +199,98 @@ class ControlResource(Resource):
     Prometheus' text format).
 
     @ivar controls: proxy name to its control surface, the default first.
+    @ivar workers: the other processes of C{--workers N}, or C{None}: an
+        object whose C{broadcast(command)} gives a Deferred firing with each
+        worker's C{(number, pid, result)}, or failing with L{WorkerError}.
     """
 
     isLeaf = True
 
-    def __init__(self, controls: Mapping[str, IProxyControl], token: str | None = None):
+    def __init__(self, controls: Mapping[str, IProxyControl], token: str | None = None,
+                 workers: Any = None):
         super().__init__()
         if not controls:
             raise ValueError("the control API needs at least one proxy")
         self.controls = dict(controls)
+        self.workers = workers
         self._default = next(iter(self.controls))
         self._authorization = f"Bearer {token}".encode() if token else None
-        self._registry = metrics_registry(self.controls)
 
-    def render(self, request: Request) -> bytes:
+    def render(self, request: Request) -> Any:
         request.setHeader(b"content-type", b"application/json")
-        try:
-            self._authorize(request)
-            methods = self._route([segment.decode("utf-8", "replace")
-                                   for segment in request.postpath])
-            method = request.method.decode("ascii", "replace")
-            if method not in methods:
-                raise APIError(405, "method", "method",
-                               f"{method} is not allowed here; allowed: {', '.join(methods)}",
-                               {b"allow": ", ".join(methods).encode()})
-            answer = methods[method](request)
-        except APIError as error:
-            request.setResponseCode(error.status)
-            for header, value in error.headers.items():
-                request.setHeader(header, value)
-            answer = error.body()
-        except Exception:
-            _log.failure("control API: {method} {uri}", method=request.method, uri=request.uri)
-            request.setResponseCode(500)
-            answer = APIError(500, "server", "server", "internal error; see the log").body()
-        return answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+        connection_lost: list[Failure] = []
+        request.notifyFinish().addErrback(connection_lost.append)
+        answer = maybeDeferred(self._answer, request)
+        answer.addErrback(self._refusal, request)
+        answer.addCallback(self._send, request, connection_lost)
+        answer.addErrback(lambda failure: _log.failure(
+            "control API: answering {method} {uri}", failure, method=request.method, uri=request.uri))
+        return NOT_DONE_YET
+
+    def _answer(self, request: Request) -> Any:
+        """What the request asks for: a JSON-ready answer, bytes, or a
+        Deferred of them (when the workers are asked too)."""
+        self._authorize(request)
+        methods = self._route([segment.decode("utf-8", "replace") for segment in request.postpath])
+        method = request.method.decode("ascii", "replace")
+        if method not in methods:
+            raise APIError(405, "method", "method",
+                           f"{method} is not allowed here; allowed: {', '.join(methods)}",
+                           {b"allow": ", ".join(methods).encode()})
+        answer = methods[method](request)
+        if isinstance(answer, Changed):
+            return self._in_workers(answer.command)
+        return answer
+
+    def _refusal(self, failure: Failure, request: Request) -> dict[str, Any]:
+        """The error body of a refused request; its status set."""
+        if failure.check(APIError):
+            error = failure.value
+        else:
+            _log.failure("control API: {method} {uri}", failure,
+                         method=request.method, uri=request.uri)
+            error = APIError(500, "server", "server", "internal error; see the log")
+        request.setResponseCode(error.status)
+        for header, value in error.headers.items():
+            request.setHeader(header, value)
+        return error.body()
+
+    @staticmethod
+    def _send(answer: Any, request: Request, connection_lost: list[Failure]) -> None:
+        if connection_lost:
+            return
+        body = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+        request.setHeader(b"content-length", str(len(body)).encode())
+        request.write(body)
+        request.finish()
+
+    def _in_workers(self, command: Mapping[str, Any]) -> Any:
+        """Make a change this process made in every worker too; C{_OK}
+        once all are done."""
+        if self.workers is None:
+            return _OK
+        done = self.workers.broadcast(command)
+        done.addErrback(_worker_refusal, "the change is in force in every other process")
+        return done.addCallback(lambda _: _OK)
+
+    def _counters(self) -> Deferred:
+        """Fires with C{(totals, readings)}: proxy name to its counters
+        (over every process), and each process's counters (C{None} with
+        one process)."""
+        local = {name: control.stats() for name, control in self.controls.items()}
+        if self.workers is None:
+            return succeed((local, None))
+        asked = self.workers.broadcast(STATS)
+        asked.addErrback(_worker_refusal, "the counters cannot be totalled without it")
+
+        def gathered(answers: list[tuple[int, int, Any]]) -> tuple[Any, Any]:
+            readings = [(0, os.getpid(), local), *answers]
+            return totals([reading for _, _, reading in readings]), [
+                {"worker": number, "pid": pid, "proxies": reading}
+                for number, pid, reading in readings
+            ]
+
+        return asked.addCallback(gathered)
 
     def _authorize(self, request: Request) -> None:
         if self._authorization is None:
@@ -241,8 +311,7 @@ class ControlResource(Resource):
         if segments == ["proxies"]:
             return {"GET": lambda request: {"proxies": list(self.controls)}}
         if segments == ["stats"]:
-            return {"GET": lambda request: {"proxies": {
-                name: control.stats() for name, control in self.controls.items()}}}
+            return {"GET": lambda request: self._counters().addCallback(_all_stats)}
         if segments == ["metrics"]:
             return {"GET": self._metrics}
         proxy, rest = self._default, segments
@@ -251,25 +320,48 @@ class ControlResource(Resource):
             if proxy not in self.controls:
                 raise APIError(404, "url", "proxy",
                                f"no proxy named {proxy!r}; the proxies: {', '.join(self.controls)}")
+        if rest == ["stats"]:
+            return {"GET": lambda request: self._counters().addCallback(lambda c: c[0][proxy])}
         if len(rest) != 1 or rest[0] not in PROXY_ROUTES:
             raise APIError(404, "url", "path", f"no such route: /{'/'.join(segments)}")
         control = self.controls[proxy]
         return {method: partial(action, proxy, control)
                 for method, action in PROXY_ROUTES[rest[0]].items()}
 
-    def _metrics(self, request: Request) -> bytes:
-        request.setHeader(b"content-type", CONTENT_TYPE_LATEST.encode())
-        return generate_latest(self._registry)
+    def _metrics(self, request: Request) -> Deferred:
+        def text(counters: tuple[Any, Any]) -> bytes:
+            request.setHeader(b"content-type", CONTENT_TYPE_LATEST.encode())
+            return metrics_text(counters[0])
+
+        return self._counters().addCallback(text)
 
 
-def control_site(controls: Mapping[str, IProxyControl], token: str | None = None) -> Site:
+def _all_stats(counters: tuple[Any, Any]) -> dict[str, Any]:
+    """C{GET /stats}: every proxy's counters, and with workers each
+    process's."""
+    proxies, readings = counters
+    return {"proxies": proxies} if readings is None else {"proxies": proxies, "workers": readings}
+
+
+def _worker_refusal(failure: Failure, consequence: str) -> None:
+    """A worker's failure as the API's 5xx error, naming the worker."""
+    failure.trap(WorkerError)
+    error = failure.value
+    _log.error("control API: {error}; {consequence}", error=error, consequence=consequence)
+    raise APIError(error.status, "worker", error.worker, f"{error}; {consequence}")
+
+
+def control_site(controls: Mapping[str, IProxyControl], token: str | None = None,
+                 workers: Any = None) -> Site:
     """The control API as a twisted.web site, ready for an endpoint.
 
     @param controls: proxy name to its control surface, in order: the
         first is the one the un-named routes act on.
     @param token: when given (non-empty), every request must carry
         C{Authorization: Bearer TOKEN}.
+    @param workers: the other processes of C{--workers N}, as
+        L{ControlResource.workers}; C{None} with one process.
     """
-    site = Site(ControlResource(controls, token))
+    site = Site(ControlResource(controls, token, workers))
     site.displayTracebacks = False
     return site

@@ -17,7 +17,8 @@ from urllib.parse import quote
 
 class ControlAPIError(Exception):
     """The API refused a request for another reason than a bad value
-    (token, unknown proxy or route).
+    (token, unknown proxy or route, or with C{--workers N} a worker that
+    is gone, silent or refusing: a 5xx naming it).
 
     @ivar status: the HTTP status code.
     """

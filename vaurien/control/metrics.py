@@ -1,29 +1,30 @@
-"""Prometheus metrics of the proxies, read from their counters at scrape
+"""Prometheus metrics of the proxies, made from their counters at scrape
 time: nothing is counted twice, and nothing here runs per event."""
 from __future__ import annotations
 
-from typing import Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
+from prometheus_client import generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
-
-from vaurien.interfaces import IProxyControl
 
 _PROXY_LABELS = ["proxy", "protocol"]
 
 
 class ProxyStatsCollector(Collector):
-    """Turns each proxy's L{IProxyControl.stats} into metric families,
-    labelled with the proxy's name and protocol.
+    """Turns one reading of each proxy's counters
+    (L{vaurien.interfaces.IProxyControl.stats}, or their totals over the
+    workers) into metric families, labelled with the proxy's name and
+    protocol.
 
-    @ivar controls: proxy name to its control surface.
+    @ivar stats: proxy name to its counters.
     """
 
-    def __init__(self, controls: Mapping[str, IProxyControl]):
-        self.controls = controls
+    def __init__(self, stats: Mapping[str, Mapping[str, Any]]):
+        self.stats = stats
 
     def collect(self) -> Iterator[Metric]:
-        """Build every family from one reading of each proxy's counters."""
+        """Build every family from the reading."""
         open_connections = GaugeMetricFamily(
             "vaurien_connections_open", "Client connections open now", labels=_PROXY_LABELS
         )
@@ -50,8 +51,7 @@ class ProxyStatsCollector(Collector):
             "Connections that stopped being framed and passed as plain TCP",
             labels=_PROXY_LABELS,
         )
-        for name, control in self.controls.items():
-            stats = control.stats()
+        for name, stats in self.stats.items():
             labels = [name, stats["protocol"]]
             open_connections.add_metric(labels, stats["connections"]["open"])
             connections.add_metric(labels, stats["connections"]["total"])
@@ -64,9 +64,10 @@ class ProxyStatsCollector(Collector):
         yield from (open_connections, connections, calls, transferred, backend_failures, fallbacks)
 
 
-def metrics_registry(controls: Mapping[str, IProxyControl]) -> CollectorRegistry:
-    """A registry of its own (not prometheus_client's global one) holding
-    the metrics of C{controls}."""
+def metrics_text(stats: Mapping[str, Mapping[str, Any]]) -> bytes:
+    """The metrics of C{stats} (proxy name to its counters) in Prometheus'
+    text format, through a registry of their own (not prometheus_client's
+    global one)."""
     registry = CollectorRegistry()
-    registry.register(ProxyStatsCollector(controls))
-    return registry
+    registry.register(ProxyStatsCollector(stats))
+    return generate_latest(registry)
