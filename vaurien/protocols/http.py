@@ -17,6 +17,7 @@ from vaurien.interfaces import IProtocol
 from vaurien.option_values import convert
 from vaurien.protocols import Protocol
 from vaurien.protocols.http_framing import HttpFraming
+from vaurien.protocols.http_skim import SkimmingHttpFraming
 
 #: The codes an injected error picks from when C{error_code} is 0.
 RANDOM_ERROR_CODES = (500, 501, 502, 503)
@@ -84,13 +85,18 @@ class HTTP:
         return convert(self.settings.get(name, default), type_)
 
     def framing(self) -> HttpFraming:
-        """A new framing for one connection."""
+        """A new framing for one connection: one that can skim
+        (L{vaurien.interfaces.ISkimming}) unless requests are rewritten
+        with another Host, which needs every request cut."""
         host = ""
         if self.option("overwrite_host_header"):
             host = self.option("host") or self._backend_authority()
+        if not host:
+            return SkimmingHttpFraming(self.option("max_header_size"),
+                                       self.option("max_body_size"))
         return HttpFraming(self.option("max_header_size"),
                            self.option("max_body_size"),
-                           host.encode("idna") if host else None)
+                           host.encode("idna"))
 
     def _backend_authority(self) -> str:
         proxy = getattr(self, "proxy", None)

@@ -223,8 +223,19 @@ class ReplyReader(_MessageReader):
         super().__init__(max_header_size, max_body_size)
         self._expected: deque[Frame] = deque()
 
+    @property
+    def awaited(self) -> int:
+        """How many requests await their response."""
+        return len(self._expected)
+
     def expect(self, request: Frame) -> None:
-        """Queue C{request}: its response comes after those queued."""
+        """Queue C{request}: its response comes after those queued.
+
+        After the end of the stream, with nothing held, it goes to a new
+        backend connection, whose stream has not ended.
+        """
+        if self._ended and not self._held:
+            self._ended = False
         self._expected.append(request)
 
     def end(self) -> list[Frame]:
