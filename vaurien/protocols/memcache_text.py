@@ -7,6 +7,10 @@ C{cas}, ..., meta C{ms}). A reply is one line, a line and a data block
 (meta C{VA}), or, for retrieval and C{stats}, lines and data blocks up to
 C{END}. The binary protocol is not framed: its magic byte raises
 L{FramingError} so that the caller falls back to plain tcp.
+
+What a line means is decided by L{request_line} and L{reply_line},
+which L{vaurien.protocols.memcache}'s skimmers ask too, so that following
+traffic and cutting it agree.
 """
 from __future__ import annotations
 
@@ -18,15 +22,103 @@ MAX_LINE = 8192
 MAX_VALUE = 64 * 1024 * 1024
 
 _CRLF = b"\r\n"
+#: First bytes of binary protocol requests and responses.
+REQUEST_MAGIC, REPLY_MAGIC = 0x80, 0x81
 _STORAGE = frozenset([b"set", b"add", b"replace", b"append", b"prepend"])
 _NOREPLY = _STORAGE | {
     b"cas", b"delete", b"incr", b"decr", b"touch", b"flush_all",
     b"verbosity",
 }
 _QUIETABLE = frozenset([b"mg", b"ms", b"md", b"ma"])
-_RETRIEVAL = frozenset([b"GET", b"GETS", b"GAT", b"GATS"])
+RETRIEVAL = frozenset([b"GET", b"GETS", b"GAT", b"GATS"])
 _META = frozenset([b"MG", b"MS", b"MD", b"MA", b"MN", b"ME"])
 _ERRORS = frozenset([b"ERROR", b"CLIENT_ERROR", b"SERVER_ERROR"])
+#: Requests whose reply may be more than one line.
+LONG_REPLIES = RETRIEVAL | _META | {b"STATS"}
+
+#: What a reply line does (L{reply_line}), besides announcing a block.
+ENDS, GOES_ON = -1, -2
+
+
+def block_size(length: bytes, max_value: int) -> int:
+    """The size of a data block announced as C{length} (decimal).
+
+    @raise FramingError: the length is not a number or is too large.
+    """
+    if not length.isdigit() or len(length) > 10:
+        raise FramingError(f"bad data length {length!r}")
+    size = int(length)
+    if size > max_value:
+        raise FramingError(f"data length {size} over limit")
+    return size
+
+
+def request_line(tokens: list[bytes]) -> tuple[bytes, bool, bool, bytes | None]:
+    """What a request line, split into its words, is.
+
+    @return: C{(command, expects_reply, quiet, length)}: the command word
+        in upper case; whether a reply comes; whether it is a meta command
+        in quiet mode; the announced length of its data block, C{None}
+        without one.
+    @raise FramingError: a storage command line with the wrong word count.
+    """
+    word = tokens[0] if tokens else b""
+    quiet = word in _QUIETABLE and b"q" in tokens[2:]
+    return word.upper(), _expects_reply(word, tokens), quiet, _data_length(word, tokens)
+
+
+def _expects_reply(word: bytes, tokens: list[bytes]) -> bool:
+    """Whether a request line gets a reply."""
+    if word == b"quit":
+        return False
+    if word in _NOREPLY:
+        return tokens[-1] != b"noreply" or len(tokens) < 2
+    return True
+
+
+def _data_length(word: bytes, tokens: list[bytes]) -> bytes | None:
+    """The data block length of a request line, C{None} without one.
+
+    @raise FramingError: a storage command line with the wrong word count.
+    """
+    if word in _STORAGE:
+        if len(tokens) not in (5, 6):
+            raise FramingError(f"bad {word!r} command line")
+        return tokens[4]
+    if word == b"cas":
+        if len(tokens) not in (6, 7):
+            raise FramingError("bad cas command line")
+        return tokens[4]
+    if word == b"ms":
+        if len(tokens) < 3:
+            raise FramingError("bad ms command line")
+        return tokens[2]
+    return None
+
+
+def reply_line(command: bytes, tokens: list[bytes], max_value: int) -> int:
+    """What a line, split into its words, does to the reply to C{command}.
+
+    @return: L{ENDS} (the reply is whole), L{GOES_ON} (more lines come),
+        or the size of the data block that follows it.
+    @raise FramingError: the line has no place in that reply.
+    """
+    word = tokens[0] if tokens else b""
+    if word in _ERRORS:
+        return ENDS
+    if command in RETRIEVAL:
+        if tokens == [b"END"]:
+            return ENDS
+        if word == b"VALUE" and len(tokens) in (4, 5):
+            return block_size(tokens[3], max_value)
+        raise FramingError("bad line in a retrieval reply")
+    if command == b"STATS":
+        return GOES_ON if word == b"STAT" else ENDS
+    if command in _META and word == b"VA":
+        if len(tokens) < 2:
+            raise FramingError("bad VA line")
+        return block_size(tokens[1], max_value)
+    return ENDS
 
 
 class _LineFramer:
@@ -131,12 +223,7 @@ class _LineFramer:
         @param length: the length as sent, in decimal.
         @raise FramingError: the length is not a number or is too large.
         """
-        if not length.isdigit() or len(length) > 10:
-            raise FramingError(f"bad data length {length!r}")
-        size = int(length)
-        if size > self._max_value:
-            raise FramingError(f"data length {size} over limit")
-        self._block_end = self._line + size + 2
+        self._block_end = self._line + block_size(length, self._max_value) + 2
 
     def _cut(self, frames: list[Frame], command: bytes | None,
              expects_reply: bool = True, tunnel: bool = False) -> None:
@@ -164,7 +251,7 @@ class MemcacheRequestFramer(_LineFramer):
     Unknown commands are framed as one line (memcached answers C{ERROR}).
     """
 
-    _magic = 0x80
+    _magic = REQUEST_MAGIC
 
     def __init__(self, max_line: int = MAX_LINE,
                  max_value: int = MAX_VALUE) -> None:
@@ -172,11 +259,7 @@ class MemcacheRequestFramer(_LineFramer):
         self._pending: tuple[bytes, bool, bool] = (b"", True, False)
 
     def _on_line(self, tokens: list[bytes], frames: list[Frame]) -> None:
-        word = tokens[0] if tokens else b""
-        command = word.upper()
-        expects = _expects_reply(word, tokens)
-        quiet = word in _QUIETABLE and b"q" in tokens[2:]
-        length = _data_length(word, tokens)
+        command, expects, quiet, length = request_line(tokens)
         if length is None:
             self._cut(frames, command, expects, quiet)
         else:
@@ -185,35 +268,6 @@ class MemcacheRequestFramer(_LineFramer):
 
     def _on_block(self, frames: list[Frame]) -> None:
         self._cut(frames, *self._pending)
-
-
-def _expects_reply(word: bytes, tokens: list[bytes]) -> bool:
-    """Whether a request line gets a reply."""
-    if word == b"quit":
-        return False
-    if word in _NOREPLY:
-        return tokens[-1] != b"noreply" or len(tokens) < 2
-    return True
-
-
-def _data_length(word: bytes, tokens: list[bytes]) -> bytes | None:
-    """The data block length of a request line, C{None} without one.
-
-    @raise FramingError: a storage command line with the wrong word count.
-    """
-    if word in _STORAGE:
-        if len(tokens) not in (5, 6):
-            raise FramingError(f"bad {word!r} command line")
-        return tokens[4]
-    if word == b"cas":
-        if len(tokens) not in (6, 7):
-            raise FramingError("bad cas command line")
-        return tokens[4]
-    if word == b"ms":
-        if len(tokens) < 3:
-            raise FramingError("bad ms command line")
-        return tokens[2]
-    return None
 
 
 class MemcacheReplyFramer(_LineFramer):
@@ -227,7 +281,7 @@ class MemcacheReplyFramer(_LineFramer):
     C{SERVER_ERROR} line ends any reply.
     """
 
-    _magic = 0x81
+    _magic = REPLY_MAGIC
 
     def __init__(self, max_line: int = MAX_LINE,
                  max_value: int = MAX_VALUE) -> None:
@@ -241,37 +295,23 @@ class MemcacheReplyFramer(_LineFramer):
         """
         self._expected.append(command)
 
+    @property
+    def awaited(self) -> deque[bytes]:
+        """The commands of the requests whose replies are awaited, in
+        order (a skimmer of the same stream shares them)."""
+        return self._expected
+
     def _on_line(self, tokens: list[bytes], frames: list[Frame]) -> None:
         if not self._expected:
             raise FramingError("reply to no request")
-        command = self._expected[0]
-        word = tokens[0] if tokens else b""
-        if word in _ERRORS:
+        step = reply_line(self._expected[0], tokens, self._max_value)
+        if step == ENDS:
             self._finish(frames)
-        elif command in _RETRIEVAL:
-            self._on_retrieval_line(tokens, frames)
-        elif command == b"STATS":
-            if word != b"STAT":
-                self._finish(frames)
-        elif command in _META and word == b"VA":
-            if len(tokens) < 2:
-                raise FramingError("bad VA line")
-            self._begin_block(tokens[1])
-        else:
-            self._finish(frames)
-
-    def _on_retrieval_line(self, tokens: list[bytes],
-                           frames: list[Frame]) -> None:
-        """Handle a line of a get/gets/gat/gats reply."""
-        if tokens == [b"END"]:
-            self._finish(frames)
-        elif tokens and tokens[0] == b"VALUE" and len(tokens) in (4, 5):
-            self._begin_block(tokens[3])
-        else:
-            raise FramingError("bad line in a retrieval reply")
+        elif step != GOES_ON:
+            self._block_end = self._line + step + 2
 
     def _on_block(self, frames: list[Frame]) -> None:
-        if self._expected[0] not in _RETRIEVAL:
+        if self._expected[0] not in RETRIEVAL:
             self._finish(frames)
 
     def _finish(self, frames: list[Frame]) -> None:
