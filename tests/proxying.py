@@ -158,3 +158,15 @@ def connect(port: int, client: protocol.Protocol) -> Deferred:
     """Connect C{client} to C{127.0.0.1:port}."""
     endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port)
     return connectProtocol(endpoint, client)
+
+
+def read_reply(sock: Any, expected: bytes) -> bytes:
+    """Read from a blocking socket until C{expected}'s length has come (or
+    the peer closed): a whole reply, to compare with C{expected}."""
+    data = b""
+    while len(data) < len(expected):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data

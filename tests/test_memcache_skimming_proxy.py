@@ -10,8 +10,7 @@ from pymemcache.exceptions import MemcacheServerError
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
-from tests.proxying import entries, proxy_settings, start_proxy
-from tests.test_redis_proxy import _read
+from tests.proxying import entries, proxy_settings, read_reply, start_proxy
 from tests.servers import start_memcached
 
 
@@ -72,7 +71,7 @@ class MemcacheSkimmingTests(TestCase):
 
         def exchange(sock: socket.socket, request: bytes, reply: bytes) -> bytes:
             sock.sendall(request)
-            return _read(sock, reply)
+            return read_reply(sock, reply)
 
         with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
             self.assertEqual(
@@ -111,9 +110,9 @@ class MemcacheSkimmingTests(TestCase):
         def run() -> bytes:
             with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
                 sock.sendall(b"set a 0 0 1\r\n1\r\n")
-                first = _read(sock, b"STORED\r\n")
+                first = read_reply(sock, b"STORED\r\n")
                 sock.sendall(b"mg a v q\r\nmg missing v q\r\nmn\r\n")
-                return first + _read(sock, b"VA 1\r\n1\r\nMN\r\n")
+                return first + read_reply(sock, b"VA 1\r\n1\r\nMN\r\n")
 
         self.assertEqual(await deferToThread(run), b"STORED\r\nVA 1\r\n1\r\nMN\r\n")
         self.assertEqual(self.proxy.fallbacks, 1)

@@ -8,7 +8,7 @@ import redis
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
-from tests.proxying import entries, proxy_settings, start_proxy
+from tests.proxying import entries, proxy_settings, read_reply, start_proxy
 from tests.servers import start_redis
 
 
@@ -193,9 +193,9 @@ class SkimmingTests(TestCase):
         def run() -> tuple[bytes, bytes]:
             with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
                 sock.sendall(b"CLIENT REPLY OFF\r\nSET a 1\r\nCLIENT REPLY ON\r\nGET a\r\n")
-                first = _read(sock, b"+OK\r\n$1\r\n1\r\n")
+                first = read_reply(sock, b"+OK\r\n$1\r\n1\r\n")
                 sock.sendall(b"SUBSCRIBE ch\r\n")
-                second = _read(sock, b"*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n")
+                second = read_reply(sock, b"*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n")
                 return first, second
 
         first, second = await deferToThread(run)
@@ -203,13 +203,3 @@ class SkimmingTests(TestCase):
         self.assertEqual(second, b"*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n")
         self.assertEqual(self.proxy.fallbacks, 1)
 
-
-def _read(sock: socket.socket, expected: bytes) -> bytes:
-    """Read until C{expected}'s length has come (or the peer closed)."""
-    data = b""
-    while len(data) < len(expected):
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    return data
