@@ -15,7 +15,10 @@ Two proxies with C{--handler 20:delay,10:error --handler-delay-sleep 0.01}:
   key and value then GET of it. A reply is right when it is C{+OK}/the
   value, or C{-ERR} (an injected error); a GET whose SET was refused must
   answer nil. Any other reply (another key's value, a lost reply) is a
-  violation.
+  violation. Every L{TOGGLE_EVERY} seconds the control API switches this
+  proxy between C{dummy} alone (its connections skim) and the faults
+  (they cut frames again at their next point of rest), so the switches
+  happen under load, on connections that stay open.
 
 Both proxies' VmRSS is sampled every 10 s; "flat" means the median of the
 last third of the samples is within 5% (or 2 MiB) of the first third's
@@ -34,6 +37,8 @@ TOOLS = ["redis-server"]
 FAULTS = "20:delay,10:error"
 OPTIONS = ["--handler-delay-sleep", "0.01"]
 MESSAGES = 20
+#: Seconds between two switches of the redis proxy's handlers.
+TOGGLE_EVERY = 5.0
 #: Random bytes per message (sent hex-encoded, so twice as many on the wire).
 PAYLOAD = 512
 READ_TIMEOUT = 2.0
@@ -146,6 +151,29 @@ async def _redis_client(port: int, cid: int, deadline: float, c: Counts) -> None
         writer.close()
 
 
+async def _put_behavior(port: int, body: bytes) -> bytes:
+    """PUT C{body} to the control API's /behavior; the status line."""
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(processes.HOST, port), 5)
+    try:
+        writer.write(b"PUT /behavior HTTP/1.1\r\nHost: vaurien\r\nContent-Length: %d\r\n"
+                     b"Connection: close\r\n\r\n%s" % (len(body), body))
+        return await asyncio.wait_for(reader.readline(), 10)
+    finally:
+        writer.close()
+
+
+async def _toggle(port: int, deadline: float, c: Counts) -> None:
+    """Switch the redis proxy between dummy and the faults until C{deadline}."""
+    bodies = [b'{"name": "dummy"}',
+              b'{"name": "%s", "delay": {"sleep": 0.01}}' % FAULTS.encode()]
+    while time.monotonic() + TOGGLE_EVERY < deadline:
+        await asyncio.sleep(TOGGLE_EVERY)
+        body = bodies[c.get("redis_switches", 0) % 2]
+        status = await _put_behavior(port, body)
+        c.inc("redis_switches" if b" 200 " in status else "redis_switches_failed")
+    await _put_behavior(port, bodies[1])
+
+
 async def _sample_rss(pids: dict, every: float, deadline: float, samples: dict) -> None:
     while time.monotonic() < deadline:
         for name, pid in pids.items():
@@ -156,9 +184,9 @@ async def _sample_rss(pids: dict, every: float, deadline: float, samples: dict) 
         await asyncio.sleep(min(every, max(0.0, deadline - time.monotonic())))
 
 
-async def _soak(tcp_port, redis_port, pids, seconds, clients, c, samples):
+async def _soak(tcp_port, redis_port, control_port, pids, seconds, clients, c, samples):
     deadline = time.monotonic() + seconds
-    tasks = [_sample_rss(pids, 10.0, deadline + 1, samples)]
+    tasks = [_sample_rss(pids, 10.0, deadline + 1, samples), _toggle(control_port, deadline, c)]
     tasks += [_tcp_client(tcp_port, i, deadline, c) for i in range(clients)]
     tasks += [_redis_client(redis_port, i, deadline, c) for i in range(clients)]
     await asyncio.wait_for(asyncio.gather(*tasks), seconds + 60)
@@ -183,15 +211,17 @@ def run(ctx) -> list[dict]:
     c = Counts()
     samples: dict = {}
     backend = processes.free_port()
+    control = processes.free_port()
     server = ["redis-server", "--port", str(backend), "--bind", processes.HOST, "--save", "",
               "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no"]
     with processes.helper("echo") as echo, \
             processes.Process("redis-server", server, backend), \
             processes.vaurien(echo.port, "tcp", FAULTS, extra=OPTIONS) as vt, \
-            processes.vaurien(backend, "redis", FAULTS, extra=OPTIONS) as vr:
+            processes.vaurien(backend, "redis", FAULTS,
+                              extra=OPTIONS + ["--http", "--http-port", str(control)]) as vr:
         ctx.log(f"soak: {ctx.minutes} min, {ctx.clients} tcp + {ctx.clients} redis clients")
-        asyncio.run(_soak(vt.port, vr.port, {"tcp": vt.pid, "redis": vr.pid}, seconds,
-                          ctx.clients, c, samples))
+        asyncio.run(_soak(vt.port, vr.port, control, {"tcp": vt.pid, "redis": vr.pid},
+                          seconds, ctx.clients, c, samples))
         alive = {"tcp": vt.alive(), "redis": vr.alive()}
     ctx.log(f"soak counts: {dict(c)}")
     conns = sum(c.get(f"tcp_conns_{k}", 0) for k in ("exact", "faulted", "short", "reordered"))
@@ -213,7 +243,11 @@ def run(ctx) -> list[dict]:
     calls = c.get("redis_set_ok", 0) + c.get("redis_set_errors", 0)
     row("redis SET+GET pairs checked", calls, "pairs")
     row("redis replies -ERR", 100.0 * (c.get("redis_set_errors", 0) + c.get("redis_get_errors", 0))
-        / max(2 * calls, 1), "%", note="the error handler's share is 10% of calls")
+        / max(2 * calls, 1), "%",
+        note="the error handler's share is 10% of calls while the faults are in force, half the time")
+    row("redis handler switches under load", c.get("redis_switches", 0), "switches",
+        note=f"dummy <-> {FAULTS} every {TOGGLE_EVERY:.0f} s; failed: "
+             f"{c.get('redis_switches_failed', 0)}")
     row("redis wrong or lost replies", c.get("redis_violations", 0), "replies", zero)
     row("redis clients broken", c.get("redis_clients_broken", 0), "clients", zero,
         note="; ".join(c.get("redis_broken_examples", [])[:3]))

@@ -15,7 +15,7 @@ from vaurien.protocols.framing import FramingError
 from vaurien.protocols.redis import RedisFraming
 
 _SETTINGS = settings(max_examples=150, deadline=None)
-_LIMITS = (1024 * 1024, 512 * 1024 * 1024)
+_LIMITS = (1024 * 1024, 512 * 1024 * 1024, 32)
 
 #: Streams the skimmers take whole or stop in: valid requests and
 #: replies, near misses, and the watched commands in any case.
@@ -24,6 +24,7 @@ _near = st.sampled_from([
     b"*1\r\n$9\r\nSUBSCRIBE\r\n", b"*0\r\n", b"*-1\r\n", b"*2\r\n$3\r\nGET\r\n",
     b"$3\r\nabc\r\n", b"$-1\r\n", b"$3\r\nabcd\r\n", b"+OK\r\n", b"-ERR x\r\n", b":12\r\n",
     b"$01\r\nx\r\n", b"*01\r\n$1\r\nx\r\n", b"$99999999999999999999\r\n", b"\r\n", b"PING\r\n",
+    b" set a\tb \n", b"monitor\r\n", b"Client list\n", b" \t\r\n", b"x" * 40 + b"\n",
 ])
 _streams = st.lists(st.one_of(_near, st.binary(max_size=12)), max_size=12).map(b"".join)
 
@@ -46,8 +47,8 @@ class SkimmerTests(SynchronousTestCase):
         skim = _c_skimmers()
         self.assertEqual(skim.skim_commands(data, *_LIMITS),
                          resp.py_skim_commands(data, *_LIMITS))
-        self.assertEqual(skim.skim_plain_replies(data, _LIMITS[1], 65536),
-                         resp.py_skim_plain_replies(data, _LIMITS[1], 65536))
+        self.assertEqual(skim.skim_plain_replies(data, _LIMITS[1], _LIMITS[2]),
+                         resp.py_skim_plain_replies(data, _LIMITS[1], _LIMITS[2]))
 
     def test_c_is_used_when_built(self) -> None:
         self.assertIs(resp.skim_commands, _c_skimmers().skim_commands)

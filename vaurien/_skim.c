@@ -71,20 +71,59 @@ is_watched(const char *data, Py_ssize_t from, Py_ssize_t length)
     return 0;
 }
 
+/* Python's bytes.isspace() for one byte. */
+static int
+is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* The end (after its LF) of the whole inline command at pos, or -1 when
+ * it is not whole, longer than max_inline, blank, or watched. */
+static Py_ssize_t
+skim_inline(const char *data, Py_ssize_t pos, Py_ssize_t size, long long max_inline)
+{
+    const char *lf;
+    Py_ssize_t eol, word, word_end;
+    lf = memchr(data + pos, '\n', (size_t)(size - pos));
+    if (lf == NULL)
+        return -1;
+    eol = lf - data;
+    if (eol - pos > max_inline)
+        return -1;
+    for (word = pos; word < eol && is_space(data[word]); word++)
+        ;
+    if (word == eol)
+        return -1;
+    for (word_end = word; word_end < eol && !is_space(data[word_end]); word_end++)
+        ;
+    if (is_watched(data, word, word_end - word))
+        return -1;
+    return eol + 1;
+}
+
 static PyObject *
 skim_commands(PyObject *module, PyObject *args)
 {
     Py_buffer view;
-    long long max_elements, max_bulk;
+    long long max_elements, max_bulk, max_inline;
     Py_ssize_t size, pos = 0, count = 0, at, eol, end, limit;
     long long elements, length, index;
     const char *data;
 
-    if (!PyArg_ParseTuple(args, "y*LL", &view, &max_elements, &max_bulk))
+    if (!PyArg_ParseTuple(args, "y*LLL", &view, &max_elements, &max_bulk, &max_inline))
         return NULL;
     data = view.buf;
     size = view.len;
-    while (pos < size && data[pos] == '*') {
+    while (pos < size) {
+        if (data[pos] != '*') {
+            at = skim_inline(data, pos, size, max_inline);
+            if (at < 0)
+                break;
+            pos = at;
+            count++;
+            continue;
+        }
         limit = pos + 22 < size ? pos + 22 : size;
         eol = find_crlf(data, pos, limit);
         if (eol < 0)
@@ -166,7 +205,7 @@ skim_plain_replies(PyObject *module, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"skim_commands", skim_commands, METH_VARARGS,
-     "skim_commands(data, max_elements, max_bulk) -> (end, count)"},
+     "skim_commands(data, max_elements, max_bulk, max_inline) -> (end, count)"},
     {"skim_plain_replies", skim_plain_replies, METH_VARARGS,
      "skim_plain_replies(data, max_bulk, max_line) -> (end, count)"},
     {NULL, NULL, 0, NULL},

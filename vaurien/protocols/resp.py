@@ -250,7 +250,7 @@ class RespRequestFramer(_Reader):
         """
         if self._buf:
             return 0, 0
-        return skim_commands(data, self._max_elements, self._max_bulk)
+        return skim_commands(data, self._max_elements, self._max_bulk, self._max_line)
 
     def _bulk_header(self) -> bool:
         """Consume the C{$<size>} header of an array element."""
@@ -378,19 +378,29 @@ _WATCHED = frozenset({b"CLIENT", b"MONITOR"}) | _TUNNEL
 _WATCHED_LENGTHS = frozenset(len(word) for word in _WATCHED)
 
 
-def py_skim_commands(data: bytes, max_elements: int, max_bulk: int) -> tuple[int, int]:
-    """Follow the whole, plain requests (arrays of bulk strings) at the
-    start of C{data} without cutting them out.
+def py_skim_commands(
+    data: bytes, max_elements: int, max_bulk: int, max_inline: int
+) -> tuple[int, int]:
+    """Follow the whole, plain requests (arrays of bulk strings, inline
+    commands) at the start of C{data} without cutting them out.
 
     @return: C{(end, count)}: where the last of them ends, and how many
-        there are. It stops before anything else (a partial request, an
-        inline command, a malformed one, a watched command) for the
+        there are. It stops before anything else (a partial request, a
+        blank line, a malformed request, a watched command) for the
         general parser to take.
     """
     find = data.find
     size = len(data)
     pos = count = 0
-    while pos < size and data[pos] == 42:  # "*"
+    while pos < size:
+        if data[pos] != 42:  # not "*": an inline command
+            eol = find(b"\n", pos)
+            words = data[pos:eol].split(None, 1)
+            if eol < 0 or eol - pos > max_inline or not words or words[0].upper() in _WATCHED:
+                break
+            pos = eol + 1
+            count += 1
+            continue
         eol = find(b"\r\n", pos, pos + 22)
         digits = data[pos + 1 : eol]
         if eol < 0 or not digits.isdigit():

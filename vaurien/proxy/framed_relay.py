@@ -13,10 +13,8 @@ reach the client in request order even when a fault answers a request at
 once. A call that neither sends its request on nor answers it (C{hang})
 holds every later answer back, as a hung server would.
 
-While a single passthrough handler takes every call and the framing can
-follow traffic it does not cut (L{ISkimming}), the relay skims: each chunk
-passes on as it comes and the framing only follows it. Cutting resumes at
-the next point of rest after the handlers in force change.
+While a single passthrough handler takes every call, the relay skims
+instead (L{vaurien.proxy.skimming}).
 """
 from __future__ import annotations
 
@@ -26,18 +24,18 @@ from typing import Any
 
 from twisted.logger import Logger
 
-from vaurien.interfaces import ISkimming
 from vaurien.protocols.framing import Frame, FramingError
 from vaurien.proxy.framed_calls import Call, Work
 from vaurien.proxy.relay import Relay
 from vaurien.proxy.sending import send_now
+from vaurien.proxy.skimming import Skims
 
 #: Most bytes held for one frame in progress: past it, framing stops and
 #: the rest of the connection passes as plain tcp.
 MAX_FRAME = 64 << 20
 
 
-class FramedRelay(Relay):
+class FramedRelay(Skims, Relay):
     """A connection whose protocol frames requests and replies."""
 
     log = Logger()
@@ -57,8 +55,7 @@ class FramedRelay(Relay):
         self._ending = False
         self._unavailable = False
         self._current: Work | None = None
-        self._skims = ISkimming.providedBy(self.framing)
-        self._skim_slot: Any = None  # the quiet slot while skimming
+        self._start_skims()
 
     def _connection_slot(self) -> Any:
         return None
@@ -77,10 +74,7 @@ class FramedRelay(Relay):
     def data_from(self, from_client: bool, data: bytes) -> None:
         """Frame the bytes; queue a call for each request or reply."""
         self.active = True
-        skimming = self._skim_slot
-        if skimming is not None and skimming is not self.proxy.quiet_slot and self.framing.resting:
-            skimming = self._skim_slot = None  # the handlers changed: cut again
-        if skimming is not None or self._may_skim():
+        if self._skimming():
             self._skim(from_client, data)
             return
         if self._switching:
@@ -108,45 +102,6 @@ class FramedRelay(Relay):
             self._fall_back(f"a frame larger than {MAX_FRAME} bytes")
         self._run_calls()
         self._switch_when_idle()
-
-    # -- skimming -----------------------------------------------------------
-
-    def _may_skim(self) -> bool:
-        """Start skimming if a quiet slot is in force, the framing can
-        follow, and nothing is in flight."""
-        if (
-            self.proxy.quiet_slot is None or not self._skims or self._calls or self._work
-            or self._call is not None or self._switching or self._tunnel
-            or self.backend.transport is None or not self.framing.resting
-        ):
-            return False
-        self._skim_slot = self.proxy.quiet_slot
-        return True
-
-    def _skim(self, from_client: bool, data: bytes) -> None:
-        """Pass C{data} on, then let the framing follow it."""
-        send_now((self.backend if from_client else self.client).transport, data)
-        try:
-            if from_client:
-                self.proxy.calls[self._skim_slot.name] += self.framing.skim_requests(data)
-            else:
-                self.framing.skim_replies(data)
-        except FramingError as e:
-            self._stop_skimming(str(e))
-            return
-        if self.client.ended and self.framing.resting:
-            self.close()
-
-    def _stop_skimming(self, reason: str) -> None:
-        """Framing stops while skimming: every byte is passed on already,
-        so the two connections just join."""
-        self._skim_slot = None
-        self._note_fall_back(reason)
-        self._tunnel = self.passthrough = True
-        self.client.framed = self.backend.framed = False
-        self.slot = self.proxy.dummy_slot
-        if self.client.ended:
-            self.backend.shutdown(socket.SHUT_WR)
 
     # -- cutting frames -----------------------------------------------------
 

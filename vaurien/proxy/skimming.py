@@ -1,0 +1,73 @@
+"""What a framed relay does while no fault is in play: it skims.
+
+While a single handler that only passes bytes takes every call (the
+proxy's C{quiet_slot}) and the framing can follow traffic it does not cut
+(L{ISkimming}), each chunk passes on as it comes and the framing only
+follows it: no frame, no call, no handler. When the handlers in force
+change, the relay goes back to cutting frames at the next point of rest
+(no frame in progress either way, no reply owed), so an open connection
+gets a fault on its next request.
+"""
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from vaurien.interfaces import ISkimming
+from vaurien.protocols.framing import FramingError
+from vaurien.proxy.sending import send_now
+
+
+class Skims:
+    """The skimming part of L{vaurien.proxy.framed_relay.FramedRelay}."""
+
+    def _start_skims(self) -> None:
+        self._skims = ISkimming.providedBy(self.framing)
+        self._skim_slot: Any = None  # the quiet slot while skimming
+
+    def _skimming(self) -> bool:
+        """Whether the next bytes are skimmed: go on skimming unless the
+        handlers changed and the framing rests; start if it may."""
+        slot = self._skim_slot
+        if slot is not None:
+            if slot is self.proxy.quiet_slot or not self.framing.resting:
+                return True
+            self._skim_slot = None  # the handlers changed: cut again
+        return self._may_skim()
+
+    def _may_skim(self) -> bool:
+        """Start skimming if a quiet slot is in force, the framing can
+        follow, and nothing is in flight."""
+        if (
+            self.proxy.quiet_slot is None or not self._skims or self._calls or self._work
+            or self._call is not None or self._switching or self._tunnel
+            or self.backend.transport is None or not self.framing.resting
+        ):
+            return False
+        self._skim_slot = self.proxy.quiet_slot
+        return True
+
+    def _skim(self, from_client: bool, data: bytes) -> None:
+        """Pass C{data} on, then let the framing follow it."""
+        send_now((self.backend if from_client else self.client).transport, data)
+        try:
+            if from_client:
+                self.proxy.calls[self._skim_slot.name] += self.framing.skim_requests(data)
+            else:
+                self.framing.skim_replies(data)
+        except FramingError as e:
+            self._stop_skimming(str(e))
+            return
+        if self.client.ended and self.framing.resting:
+            self.close()
+
+    def _stop_skimming(self, reason: str) -> None:
+        """Framing stops while skimming: every byte is passed on already,
+        so the two connections just join."""
+        self._skim_slot = None
+        self._note_fall_back(reason)
+        self._tunnel = self.passthrough = True
+        self.client.framed = self.backend.framed = False
+        self.slot = self.proxy.dummy_slot
+        if self.client.ended:
+            self.backend.shutdown(socket.SHUT_WR)
