@@ -137,7 +137,7 @@ class _Reader:
         self._start = self._pos
 
 
-def _digits_at(buf: bytearray, start: int, eol: int) -> int | None:
+def _digits_at(buf: bytes | bytearray, start: int, eol: int) -> int | None:
     """The number written in C{buf[start:eol]}, if only digits (at most 19)."""
     digits = buf[start:eol]
     if 0 < len(digits) < 20 and digits.isdigit():
@@ -145,7 +145,7 @@ def _digits_at(buf: bytearray, start: int, eol: int) -> int | None:
     return None
 
 
-def _whole_command(buf: bytearray, pos: int, max_elements: int, max_bulk: int):
+def _whole_command(buf: bytes | bytearray, pos: int, max_elements: int, max_bulk: int):
     """The fast way through the common request: a whole array of bulk
     strings at C{pos}, read in one pass.
 
@@ -170,7 +170,7 @@ def _whole_command(buf: bytearray, pos: int, max_elements: int, max_bulk: int):
     return at, command
 
 
-def _whole_bulk(buf: bytearray, at: int, max_bulk: int) -> tuple[int, int] | None:
+def _whole_bulk(buf: bytes | bytearray, at: int, max_bulk: int) -> tuple[int, int] | None:
     """Where the payload of the whole bulk string C{$N...} at C{at} starts
     and ends (before its CRLF), or C{None} when it is not whole or not
     plain."""
@@ -182,7 +182,7 @@ def _whole_bulk(buf: bytearray, at: int, max_bulk: int) -> tuple[int, int] | Non
     return eol + 2, end
 
 
-def _whole_plain_reply(buf: bytearray, pos: int, max_bulk: int, max_line: int) -> int | None:
+def _whole_plain_reply(buf: bytes | bytearray, pos: int, max_bulk: int, max_line: int) -> int | None:
     """The fast way through the common reply: a whole status, error,
     integer or bulk string at C{pos}.
 
@@ -373,9 +373,8 @@ class RespReplyFramer(_Reader):
 
 
 #: First words of requests the skimmers leave to the general parser:
-#: they change how the stream is framed. Lengths first: a cheap test.
+#: they change how the stream is framed.
 _WATCHED = frozenset({b"CLIENT", b"MONITOR"}) | _TUNNEL
-_WATCHED_LENGTHS = frozenset(len(word) for word in _WATCHED)
 
 
 def py_skim_commands(
@@ -389,41 +388,19 @@ def py_skim_commands(
         blank line, a malformed request, a watched command) for the
         general parser to take.
     """
-    find = data.find
-    size = len(data)
     pos = count = 0
-    while pos < size:
-        if data[pos] != 42:  # not "*": an inline command
-            eol = find(b"\n", pos)
+    while pos < len(data):
+        if data[pos] == 42:  # "*"
+            whole = _whole_command(data, pos, max_elements, max_bulk)
+            if whole is None or whole[1] in _WATCHED:
+                break
+            pos = whole[0]
+        else:  # an inline command
+            eol = data.find(b"\n", pos)
             words = data[pos:eol].split(None, 1)
             if eol < 0 or eol - pos > max_inline or not words or words[0].upper() in _WATCHED:
                 break
             pos = eol + 1
-            count += 1
-            continue
-        eol = find(b"\r\n", pos, pos + 22)
-        digits = data[pos + 1 : eol]
-        if eol < 0 or not digits.isdigit():
-            break
-        elements = int(digits)
-        if not 0 < elements <= max_elements:
-            break
-        at = eol + 2
-        for index in range(elements):
-            if at >= size or data[at] != 36:  # "$"
-                return pos, count
-            eol = find(b"\r\n", at, at + 23)
-            digits = data[at + 1 : eol]
-            if eol < 0 or not digits.isdigit():
-                return pos, count
-            length = int(digits)
-            end = eol + 2 + length
-            if length > max_bulk or data[end : end + 2] != b"\r\n":
-                return pos, count
-            if not index and length in _WATCHED_LENGTHS and data[eol + 2 : end].upper() in _WATCHED:
-                return pos, count
-            at = end + 2
-        pos = at
         count += 1
     return pos, count
 
@@ -434,33 +411,9 @@ def py_skim_plain_replies(data: bytes, max_bulk: int, max_line: int) -> tuple[in
 
     @return: C{(end, count)}, as L{py_skim_commands}.
     """
-    find = data.find
-    size = len(data)
     pos = count = 0
-    while pos < size:
-        kind = data[pos]
-        if kind == 36:  # "$"
-            eol = find(b"\r\n", pos, pos + 23)
-            digits = data[pos + 1 : eol]
-            if eol < 0:
-                break
-            if digits == b"-1":
-                pos = eol + 2
-            elif digits.isdigit() and int(digits) <= max_bulk:
-                end = eol + 2 + int(digits)
-                if data[end : end + 2] != b"\r\n":
-                    break
-                pos = end + 2
-            else:
-                break
-        elif kind in _PLAIN:
-            eol = find(b"\r\n", pos + 1, pos + max_line + 3)
-            if eol < 0:
-                break
-            pos = eol + 2
-        else:
-            break
-        count += 1
+    while (end := _whole_plain_reply(data, pos, max_bulk, max_line)) is not None:
+        pos, count = end, count + 1
     return pos, count
 
 
