@@ -1,4 +1,4 @@
-"""Tests for skimming Redis traffic: L{vaurien.protocols.resp}'s skimmers
+"""Tests for skimming Redis traffic: L{vaurien.protocols.resp_scan}'s skimmers
 (in Python and in C) and L{vaurien.protocols.redis.RedisFraming}'s
 L{vaurien.interfaces.ISkimming} side."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ from zope.interface.verify import verifyObject
 
 from tests.test_resp_framer import _array, _reply, _requests, _split
 from vaurien.interfaces import ISkimming
-from vaurien.protocols import resp
+from vaurien.protocols import resp_scan
 from vaurien.protocols.framing import FramingError
 from vaurien.protocols.redis import RedisFraming
 
@@ -46,12 +46,12 @@ class SkimmerTests(SynchronousTestCase):
         """The C skimmers give the Python skimmers' answers on any bytes."""
         skim = _c_skimmers()
         self.assertEqual(skim.skim_commands(data, *_LIMITS),
-                         resp.py_skim_commands(data, *_LIMITS))
+                         resp_scan.py_skim_commands(data, *_LIMITS))
         self.assertEqual(skim.skim_plain_replies(data, _LIMITS[1], _LIMITS[2]),
-                         resp.py_skim_plain_replies(data, _LIMITS[1], _LIMITS[2]))
+                         resp_scan.py_skim_plain_replies(data, _LIMITS[1], _LIMITS[2]))
 
     def test_c_is_used_when_built(self) -> None:
-        self.assertIs(resp.skim_commands, _c_skimmers().skim_commands)
+        self.assertIs(resp_scan.skim_commands, _c_skimmers().skim_commands)
 
     @_SETTINGS
     @given(st.lists(st.lists(st.binary(max_size=20), min_size=1, max_size=4), max_size=8))
@@ -59,15 +59,15 @@ class SkimmerTests(SynchronousTestCase):
         """Plain arrays of bulk strings are followed to the end unless a
         watched command stops the skimmer before it."""
         data = b"".join(_array(args) for args in commands)
-        end, count = resp.py_skim_commands(data, *_LIMITS)
-        watched = [n for n, args in enumerate(commands) if args[0].upper() in resp._WATCHED]
+        end, count = resp_scan.py_skim_commands(data, *_LIMITS)
+        watched = [n for n, args in enumerate(commands) if args[0].upper() in resp_scan.WATCHED]
         stop = watched[0] if watched else len(commands)
         self.assertEqual(count, stop)
         self.assertEqual(end, len(b"".join(_array(args) for args in commands[:stop])))
 
     def test_line_limit(self) -> None:
         """A status line longer than the limit is left to the parser."""
-        self.assertEqual(resp.skim_plain_replies(b"+" + b"a" * 20 + b"\r\n", 100, 10), (0, 0))
+        self.assertEqual(resp_scan.skim_plain_replies(b"+" + b"a" * 20 + b"\r\n", 100, 10), (0, 0))
 
 
 def _skim(framing: RedisFraming, requests: list[bytes], replies: list[bytes]) -> int:
@@ -91,7 +91,7 @@ class RedisSkimmingTests(SynchronousTestCase):
         """However the streams are cut, every request is counted, and the
         framing rests once each answer is in, and not before."""
         # Watched commands change the stream: they have tests of their own.
-        requests = [r for r, command in requests if command not in resp._WATCHED]
+        requests = [r for r, command in requests if command not in resp_scan.WATCHED]
         requests = requests or [_array([b"PING"])]
         answers = [r for r, push in replies if not push]
         answers = (answers * len(requests))[: len(requests)] or [b"+OK\r\n"] * len(requests)

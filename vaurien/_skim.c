@@ -1,4 +1,4 @@
-/* vaurien._skim: C versions of the RESP skimmers of vaurien.protocols.resp.
+/* vaurien._skim: C versions of the RESP skimmers of vaurien.protocols.resp_scan.
  *
  * skim_commands and skim_plain_replies follow whole, plain RESP frames at
  * the start of a buffer without cutting them out, exactly as the Python
@@ -213,7 +213,7 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "vaurien._skim",
-    "C versions of the RESP skimmers of vaurien.protocols.resp.", -1, methods,
+    "C versions of the RESP skimmers of vaurien.protocols.resp_scan.", -1, methods,
 };
 
 PyMODINIT_FUNC
