@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, Callable
 
 from twisted.internet import protocol, reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.interfaces import IHalfCloseableProtocol, IPullProducer
+from twisted.internet.task import deferLater
 from zope.interface import implementer
 
 from vaurien.handlers import Handler
@@ -15,6 +16,11 @@ from vaurien.option_values import defaults
 from vaurien.protocols import Protocol
 from vaurien.proxy import ProxyFactory
 from vaurien.settings import HandlerEntry, ProxySettings
+
+#: Longest wait for socket I/O before a test fails (seconds, real time).
+WAIT = 5.0
+#: Interval of the polls that wait for socket I/O.
+POLL = 0.005
 
 
 def entries(spec: str, **options: dict[str, Any]) -> tuple[HandlerEntry, ...]:
@@ -170,3 +176,15 @@ def read_reply(sock: Any, expected: bytes) -> bytes:
             break
         data += chunk
     return data
+
+
+async def eventually(predicate: Callable[[], bool], what: str) -> None:
+    """Wait (real time, bounded by L{WAIT}) until C{predicate()} holds.
+
+    Only for socket I/O: timing logic runs on a Clock.
+    """
+    deadline = reactor.seconds() + WAIT
+    while not predicate():
+        if reactor.seconds() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await deferLater(reactor, POLL)

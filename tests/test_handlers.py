@@ -8,7 +8,7 @@ only waited on for socket I/O, with bounded polls.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from typing import Any
 
 from twisted.internet import protocol, reactor, task
 from twisted.internet.defer import Deferred
@@ -18,14 +18,10 @@ from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import TestCase
 from zope.interface.verify import verifyClass, verifyObject
 
-from tests.proxying import Echo, echo_backend, listen, proxy_settings, start_proxy
+from tests.proxying import WAIT, Echo, echo_backend, eventually, listen, proxy_settings, start_proxy
 from vaurien.handlers import Handler
 from vaurien.interfaces import IHandler
 
-#: Longest wait for socket I/O before a test fails (seconds, real time).
-WAIT = 5.0
-#: Interval of the polls that wait for socket I/O.
-POLL = 0.005
 #: Real time given to bytes that must NOT arrive, before saying they did not.
 SETTLE = 0.05
 
@@ -97,18 +93,6 @@ def recording_backend(test: TestCase) -> tuple[int, protocol.Factory]:
     factory.received = bytearray()
     factory.connections = 0
     return listen(test, factory), factory
-
-
-async def eventually(predicate: Callable[[], bool], what: str) -> None:
-    """Wait (real time, bounded by L{WAIT}) until C{predicate()} holds.
-
-    Only for socket I/O: timing logic runs on a Clock.
-    """
-    deadline = reactor.seconds() + WAIT
-    while not predicate():
-        if reactor.seconds() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await deferLater(reactor, POLL)
 
 
 async def settle() -> None:

@@ -19,6 +19,11 @@ class PauseGate:
         self.transport = transport
         self._reasons: list[str] = []  # few, and a list is smaller than a set
 
+    @property
+    def paused(self) -> bool:
+        """Whether any reason holds the transport's reading."""
+        return bool(self._reasons)
+
     def pause(self, reason: str) -> None:
         """Stop reading for C{reason}."""
         if not self._reasons:

@@ -46,6 +46,7 @@ class Relay:
         self.passthrough = False
         self.closed = False
         self.active = False
+        self.in_lane = False  # its sockets are read by the proxy's skim lane
         self._connecting: Deferred | None = None
         self._backend_gone = False
         self._pending: list[bool] = []  # the sides waiting for a call
@@ -383,6 +384,8 @@ class Relay:
             self._idle_timer.cancel()
         if self.spliced is not None:
             self.spliced.stop(self.proxy.pipes)
+        if self.in_lane:
+            self.proxy.lane.leave(self)
         for waiting in (self._connecting, self._call):
             if isinstance(waiting, Deferred):
                 waiting.cancel()

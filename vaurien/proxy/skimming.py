@@ -7,6 +7,10 @@ follows it: no frame, no call, no handler. When the handlers in force
 change, the relay goes back to cutting frames at the next point of rest
 (no frame in progress either way, no reply owed), so an open connection
 gets a fault on its next request.
+
+Once a skimming connection has nothing held on either side, its sockets
+move to the proxy's skim lane (L{vaurien.proxy.lane}), which reads them
+with less work per chunk than the reactor's dispatch.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from typing import Any
 from vaurien.interfaces import ISkimming
 from vaurien.protocols.framing import FramingError
 from vaurien.proxy.sending import send_now
+from vaurien.proxy.splice import unsent_bytes
 
 
 class Skims:
@@ -60,11 +65,28 @@ class Skims:
             return
         if self.client.ended and self.framing.resting:
             self.close()
+        elif not self.in_lane and self._may_enter_lane():
+            self.proxy.lane.enter(self)
+
+    def _may_enter_lane(self) -> bool:
+        """Whether both sockets can move to the proxy's skim lane: TCP
+        sockets, both streams going on, nothing held or paused."""
+        if self.proxy.lane is None or self.closed or self._skim_slot is None:
+            return False
+        sides = (self.client, self.backend)
+        transports = [side.transport for side in sides]
+        return not (
+            any(side.ended or side.buffered for side in sides)
+            or any(not hasattr(t, "socket") or t.disconnecting or unsent_bytes(t) for t in transports)
+            or self.client_gate.paused or self.backend_gate is None or self.backend_gate.paused
+        )
 
     def _stop_skimming(self, reason: str) -> None:
         """Framing stops while skimming: every byte is passed on already,
         so the two connections just join."""
         self._skim_slot = None
+        if self.in_lane:
+            self.proxy.lane.leave(self)
         self._note_fall_back(reason)
         self._tunnel = self.passthrough = True
         self.client.framed = self.backend.framed = False

@@ -1,0 +1,178 @@
+"""The skim lane (L{vaurien.proxy.lane}): skimming redis connections are
+read outside the reactor's dispatch, and handed back to their transports
+for anything out of the ordinary, with every byte kept."""
+from __future__ import annotations
+
+import socket
+import struct
+from concurrent.futures import ThreadPoolExecutor
+
+import redis
+from twisted.internet.threads import deferToThread
+from twisted.trial.unittest import TestCase
+
+from tests.proxying import WAIT, entries, eventually, proxy_settings, read_reply, start_proxy
+from tests.servers import start_redis
+
+#: A value larger than what the socket buffers between a client that does
+#: not read and the proxy can hold.
+BIG = 8 << 20
+
+
+class SkimLaneTests(TestCase):
+    def setUp(self):
+        self.redis_port = start_redis(self)
+        self.port, factory = start_proxy(
+            self, proxy_settings(self.redis_port, protocol="redis")
+        )
+        self.proxy = factory.proxy
+        self.lane = self.proxy.lane
+
+    def client(self) -> redis.Redis:
+        """A redis-py client on one connection, connected at once: call it
+        in a thread, not the reactor's."""
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=WAIT,
+                             single_connection_client=True)
+        self.addCleanup(client.close)
+        return client
+
+    def raw(self, receive_buffer: int = 0) -> socket.socket:
+        sock = socket.socket()
+        self.addCleanup(sock.close)
+        if receive_buffer:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        sock.settimeout(WAIT)
+        sock.connect(("127.0.0.1", self.port))
+        return sock
+
+    async def pinged(self, sock: socket.socket, times: int = 3) -> None:
+        """Ping through C{sock}; then its connection must be in the lane."""
+        for _ in range(times):
+            await deferToThread(sock.sendall, b"PING\r\n")
+            self.assertEqual(await deferToThread(read_reply, sock, b"+PONG\r\n"), b"+PONG\r\n")
+        await eventually(lambda: self.relay_of(sock).in_lane, "the connection in the lane")
+
+    def relay_of(self, sock: socket.socket):
+        (relay,) = [r for r in self.proxy.connections
+                    if r.client.transport.getPeer().port == sock.getsockname()[1]]
+        return relay
+
+    async def test_a_connection_leaves_for_a_fault_and_comes_back(self):
+        client = await deferToThread(self.client)
+        values = await deferToThread(lambda: [client.incr("n") for _ in range(50)])
+        self.assertEqual(values, list(range(1, 51)))
+        (relay,) = self.proxy.connections
+        self.assertTrue(relay.in_lane)
+        self.proxy.use_handlers(entries("100:error"))
+        with self.assertRaises(redis.exceptions.ResponseError):
+            await deferToThread(client.incr, "n")
+        self.assertFalse(relay.in_lane)
+        self.assertEqual(len(self.lane), 0)
+        self.proxy.use_handlers(entries("100:dummy"))
+        values = await deferToThread(lambda: [client.incr("n") for _ in range(5)])
+        self.assertEqual(values, list(range(51, 56)))
+        self.assertTrue(relay.in_lane)
+        self.assertEqual(self.proxy.calls["error"], 1)
+
+    async def test_counters_follow_the_lane(self):
+        client = await deferToThread(self.client)
+        await deferToThread(lambda: [client.set(f"k{n}", b"v" * n) for n in range(200)])
+        self.assertEqual(len(self.lane), 1)
+        calls, sent, received = (self.proxy.calls["dummy"], self.proxy.bytes_to_backend,
+                                  self.proxy.bytes_to_client)
+        await deferToThread(lambda: [client.get(f"k{n}") for n in range(100)])
+        self.assertEqual(self.proxy.calls["dummy"], calls + 100)
+        self.assertEqual(self.proxy.bytes_to_backend - sent,
+                         sum(len(b"*2\r\n$3\r\nGET\r\n$%d\r\nk%d\r\n" % (len(str(n)) + 1, n))
+                             for n in range(100)))
+        self.assertEqual(self.proxy.bytes_to_client - received,
+                         sum(len(b"$%d\r\n%s\r\n" % (n, b"v" * n)) if n else 6
+                             for n in range(100)))
+
+    async def test_a_slow_reader_gets_every_byte_from_the_transport(self):
+        """A client that does not read: the chunk it cannot take goes to
+        the transport, which pauses the backend; then all of it comes, and
+        the connection goes back to the lane."""
+        value = bytes(range(256)) * (BIG // 256)
+        await deferToThread(lambda: self.client().set("big", value))
+        sock = self.raw(receive_buffer=65536)
+        await self.pinged(sock)
+        relay = self.relay_of(sock)
+        await deferToThread(sock.sendall, b"GET big\r\n")
+        await eventually(lambda: not relay.in_lane, "a chunk the client could not take")
+        expected = b"$%d\r\n" % len(value) + value + b"\r\n"
+        self.assertEqual(await deferToThread(read_reply, sock, expected), expected)
+        await self.pinged(sock)
+
+    async def test_a_client_reset_closes_both_sides(self):
+        sock = self.raw()
+        await self.pinged(sock)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+        await eventually(lambda: not self.proxy.connections, "the connection closed")
+        self.assertEqual(len(self.lane), 0)
+
+    async def test_a_read_that_fails_loses_its_transport(self):
+        """A reset that comes between the readiness and the read: the
+        transport is lost as the reactor would lose it."""
+        sock = self.raw()
+        await self.pinged(sock)
+        relay = self.relay_of(sock)
+        fd = relay.client.transport.fileno()
+        end = self.lane._ends[fd]
+        self.lane._ends[fd] = (end[0], end[1], _ResetSocket()) + end[3:]
+        await deferToThread(sock.sendall, b"PING\r\n")
+        await eventually(lambda: relay.closed, "the connection closed")
+        self.assertEqual(len(self.lane), 0)
+        self.assertEqual(await deferToThread(sock.recv, 10), b"")
+
+    async def test_a_backend_gone_at_rest_leaves_the_client_served(self):
+        sock = self.raw()
+        await self.pinged(sock)
+        killer = redis.Redis(host="127.0.0.1", port=self.redis_port, socket_timeout=WAIT)
+        self.addCleanup(killer.close)
+        killed = await deferToThread(killer.client_kill_filter, _type="normal", skipme=True)
+        self.assertEqual(killed, 1)
+        await eventually(lambda: len(self.lane) == 0, "the lane handing the connection back")
+        await self.pinged(sock)
+        self.assertEqual(self.proxy.connections_total, 1)
+
+    async def test_garbage_in_the_lane_joins_the_connections(self):
+        """The bytes are passed on before the framing sees them: the
+        backend answers the garbage, as it would without the proxy."""
+        sock = self.raw()
+        await self.pinged(sock)
+        await deferToThread(sock.sendall, b"*1\r\n%1\r\n")
+        reply = await deferToThread(sock.recv, 4096)
+        self.assertTrue(reply.startswith(b"-ERR Protocol error"), reply)
+        self.assertEqual(self.proxy.fallbacks, 1)
+        self.assertEqual(len(self.lane), 0)
+        await self.pinged(self.raw())
+
+    async def test_many_connections_share_the_lane(self):
+        clients = await deferToThread(lambda: [self.client() for _ in range(20)])
+
+        def run(client: redis.Redis) -> list:
+            return [client.incr(str(id(client))) for _ in range(200)]
+
+        def all_clients() -> list:
+            with ThreadPoolExecutor(len(clients)) as pool:
+                return list(pool.map(run, clients))
+
+        results = await deferToThread(all_clients)
+        self.assertEqual(results, [list(range(1, 201))] * len(clients))
+        self.assertEqual(len(self.lane), len(clients))
+
+    async def test_stopping_the_proxy_empties_the_lane(self):
+        sock = self.raw()
+        await self.pinged(sock)
+        self.proxy.stop()
+        self.assertEqual(len(self.lane), 0)
+        self.assertEqual(await deferToThread(sock.recv, 10), b"")
+
+
+class _ResetSocket:
+    """A socket whose peer reset the connection."""
+
+    def recv(self, size: int) -> bytes:
+        raise ConnectionResetError("reset by peer")
