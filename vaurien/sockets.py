@@ -19,6 +19,8 @@ from typing import Any, Callable
 
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 
+from vaurien.sending import send_now
+
 
 def socket_address(address: Any) -> Any:
     """A Twisted address as the socket module gives it: C{(host, port)} for
@@ -175,7 +177,7 @@ class TransportSocket:
             return
         if self.transport is None or self.transport.disconnected:
             raise BrokenPipeError(32, "Broken pipe")
-        self._call_in_reactor(self.transport.write, bytes(data))
+        self._call_in_reactor(send_now, self.transport, bytes(data))
 
     def shutdown(self, how: int) -> None:
         """C{SHUT_WR} sends end-of-stream; C{SHUT_RD} stops reading;

@@ -1,7 +1,8 @@
 """Waiting on the reactor's clock, to the tens of microseconds.
 
 A CPU left idle for the length of a wait wakes up late: a timer set for
-100 ms fires 0.3 to 1 ms after its time on a virtual machine. L{wait}
+100 ms fires 0.3 to 1 ms after its time on a virtual machine, and now
+and then over 1 ms. L{wait}
 sleeps through all but the last L{SPIN} seconds and spends those on turns
 of the reactor that do not sleep (which still serve every connection),
 so that a delay of 100 ms is 100 ms.
@@ -13,8 +14,8 @@ from typing import Any
 from twisted.internet.defer import Deferred
 
 #: The last stretch of a wait spent turning the reactor rather than
-#: sleeping, in seconds: a little more than an idle CPU takes to wake.
-SPIN = 0.001
+#: sleeping, in seconds: more than an idle CPU takes to wake, nearly always.
+SPIN = 0.002
 
 
 def wait(clock: Any, seconds: float) -> Deferred[None]:

@@ -27,7 +27,7 @@ from twisted.logger import Logger
 from vaurien.protocols.framing import Frame, FramingError
 from vaurien.proxy.framed_calls import Call, Work
 from vaurien.proxy.relay import Relay
-from vaurien.proxy.sending import send_now
+from vaurien.sending import send_now
 from vaurien.proxy.skimming import Skims
 
 #: Most bytes held for one frame in progress: past it, framing stops and

@@ -9,7 +9,7 @@ from twisted.internet.protocol import Factory, Protocol
 from zope.interface import implementer
 
 from vaurien.proxy.relay import Relay
-from vaurien.proxy.sending import send_now
+from vaurien.sending import send_now
 
 
 def _tune(transport: Any, read_size: int) -> None:

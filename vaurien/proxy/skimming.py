@@ -19,7 +19,7 @@ from typing import Any
 
 from vaurien.interfaces import ISkimming
 from vaurien.protocols.framing import FramingError
-from vaurien.proxy.sending import send_now
+from vaurien.sending import send_now
 from vaurien.proxy.splice import unsent_bytes
 
 
