@@ -142,9 +142,23 @@ class RedisSkimmingTests(SynchronousTestCase):
     def test_tunnel_commands_stop_skimming(self) -> None:
         for command in (b"subscribe", b"PSUBSCRIBE", b"SSubscribe"):
             with self.assertRaises(FramingError):
-                RedisFraming().skim_requests(_array([b"GET", b"k"]) + _array([command, b"c"]))
+                RedisFraming().skim_requests(_array([command, b"c"]))
         with self.assertRaises(FramingError):
             RedisFraming().skim_requests(b"MONITOR\r\n")
+
+    def test_requests_before_a_tunnel_command_are_counted(self) -> None:
+        """The chunk's earlier requests count; following stops at the next
+        chunk, either way, and the framing does not rest till then."""
+        for after in ("requests", "replies"):
+            framing = RedisFraming()
+            chunk = _array([b"GET", b"k"]) + b"PING\r\n" + _array([b"SUBSCRIBE", b"c"])
+            self.assertEqual(framing.skim_requests(chunk), 2)
+            self.assertFalse(framing.resting)
+            with self.assertRaises(FramingError):
+                if after == "requests":
+                    framing.skim_requests(b"PING\r\n")
+                else:
+                    framing.skim_replies(b"$-1\r\n+PONG\r\n")
 
     def test_reply_to_no_request(self) -> None:
         with self.assertRaises(FramingError):

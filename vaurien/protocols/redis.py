@@ -56,6 +56,9 @@ class RedisFraming(PairedFraming):
         self._expected = 0
         self._replies_off = False
         self._skip_next = False
+        #: Why following stopped within a chunk whose earlier requests were
+        #: counted: raised at the next chunk either way.
+        self._skim_failure: FramingError | None = None
         self._stray = b""  # replies cut but not given out: they answer nothing
 
     def feed_requests(self, data: bytes) -> list[Frame]:
@@ -110,26 +113,40 @@ class RedisFraming(PairedFraming):
 
     @property
     def resting(self) -> bool:
-        return not (self.pending or self._expected)
+        return not (self.pending or self._expected) and self._skim_failure is None
 
     def skim_requests(self, data: bytes) -> int:
         """Follow requests already passed on: the plain ones at C{data}'s
-        start in one call (C when built), the rest cut as usual."""
+        start in one call (C when built), the rest cut as usual.
+
+        @return: how many requests C{data} holds, up to a tunnel command
+            or bytes that are not RESP (L{FramingError} then comes with
+            the next chunk, unless no request came before them).
+        """
+        if self._skim_failure is not None:
+            raise self._skim_failure
         if self._replies_off or self._skip_next:
             end, count = 0, 0
         else:
             end, count = self.requests.skim(data)
             self._expected += count
         if end < len(data):
-            for request in self.feed_requests(data[end:] if end else data):
-                if request.tunnel:
-                    raise FramingError(f"{request.command!r} makes it a tunnel")
-                self._expected += request.expects_reply
-                count += 1
+            try:
+                for request in self.feed_requests(data[end:] if end else data):
+                    if request.tunnel:
+                        raise FramingError(f"{request.command!r} makes it a tunnel")
+                    self._expected += request.expects_reply
+                    count += 1
+            except FramingError as e:
+                if not count:
+                    raise
+                self._skim_failure = e
         return count
 
     def skim_replies(self, data: bytes) -> None:
         """Follow replies already passed on, as L{skim_requests} does."""
+        if self._skim_failure is not None:
+            raise self._skim_failure
         end, count = self.replies.skim(data)
         self._expected -= count
         if self._expected < 0:
