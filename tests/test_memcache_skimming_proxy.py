@@ -49,7 +49,7 @@ class MemcacheSkimmingTests(TestCase):
         self.assertEqual((incr, quiet), (15, b"q"))
         self.assertTrue(version)
         (relay,) = self.proxy.connections
-        self.assertIsNotNone(relay._skim_slot)
+        self.assertIsNotNone(relay.skim_slot)
         self.assertEqual(self.proxy.calls, {"dummy": 56})
 
         self.use("100:error")

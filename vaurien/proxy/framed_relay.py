@@ -257,7 +257,7 @@ class FramedRelay(Skims, Relay):
     def _close_if_done(self) -> None:
         if self._work or self._call is not None or self.closed or self._tunnel:
             return
-        owed = self._awaiting or (self._skim_slot is not None and not self.framing.resting)
+        owed = self._awaiting or (self.skim_slot is not None and not self.framing.resting)
         if self._ending or (self.client.ended and not owed):
             self.close()
         elif self.client.ended and self.backend.transport is not None:
@@ -284,8 +284,8 @@ class FramedRelay(Skims, Relay):
     def _backend_ended(self) -> None:
         """The backend closed: finish its last reply; keep the client if
         no reply is owed (its next request opens a new connection)."""
-        if self._skim_slot is not None:
-            self._skim_slot = None
+        if self.skim_slot is not None:
+            self.skim_slot = None
             if not self.framing.resting:  # what is owed will never come
                 self.close()
                 return

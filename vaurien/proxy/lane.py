@@ -114,7 +114,7 @@ class SkimLane:
             except OSError as e:
                 self._failed(relay, from_client, e)
                 continue
-            if not data or relay._skim_slot is not quiet:
+            if not data or relay.skim_slot is not quiet:
                 self.leave(relay)  # an end, or a fault put in force
                 if data:
                     relay.data_from(from_client, data)
@@ -134,10 +134,10 @@ class SkimLane:
             try:
                 count = follow(data)
             except FramingError as e:
-                relay._stop_skimming(str(e))
+                relay.stop_skimming(str(e))
                 continue
             if from_client:
-                proxy.calls[relay._skim_slot.name] += count
+                proxy.calls[relay.skim_slot.name] += count
 
     def _failed(self, relay: Any, from_client: bool, error: OSError) -> None:
         """Reading a socket failed (a reset): its transport is lost, as the

@@ -28,16 +28,16 @@ class Skims:
 
     def _start_skims(self) -> None:
         self._skims = ISkimming.providedBy(self.framing)
-        self._skim_slot: Any = None  # the quiet slot while skimming
+        self.skim_slot: Any = None  # the quiet slot while skimming
 
     def _skimming(self) -> bool:
         """Whether the next bytes are skimmed: go on skimming unless the
         handlers changed and the framing rests; start if it may."""
-        slot = self._skim_slot
+        slot = self.skim_slot
         if slot is not None:
             if slot is self.proxy.quiet_slot or not self.framing.resting:
                 return True
-            self._skim_slot = None  # the handlers changed: cut again
+            self.skim_slot = None  # the handlers changed: cut again
         return self._may_skim()
 
     def _may_skim(self) -> bool:
@@ -49,7 +49,7 @@ class Skims:
             or self.backend.transport is None or not self.framing.resting
         ):
             return False
-        self._skim_slot = self.proxy.quiet_slot
+        self.skim_slot = self.proxy.quiet_slot
         return True
 
     def _skim(self, from_client: bool, data: bytes) -> None:
@@ -57,11 +57,11 @@ class Skims:
         send_now((self.backend if from_client else self.client).transport, data)
         try:
             if from_client:
-                self.proxy.calls[self._skim_slot.name] += self.framing.skim_requests(data)
+                self.proxy.calls[self.skim_slot.name] += self.framing.skim_requests(data)
             else:
                 self.framing.skim_replies(data)
         except FramingError as e:
-            self._stop_skimming(str(e))
+            self.stop_skimming(str(e))
             return
         if self.client.ended and self.framing.resting:
             self.close()
@@ -71,7 +71,7 @@ class Skims:
     def _may_enter_lane(self) -> bool:
         """Whether both sockets can move to the proxy's skim lane: TCP
         sockets, both streams going on, nothing held or paused."""
-        if self.proxy.lane is None or self.closed or self._skim_slot is None:
+        if self.proxy.lane is None or self.closed or self.skim_slot is None:
             return False
         sides = (self.client, self.backend)
         transports = [side.transport for side in sides]
@@ -81,10 +81,10 @@ class Skims:
             or self.client_gate.paused or self.backend_gate is None or self.backend_gate.paused
         )
 
-    def _stop_skimming(self, reason: str) -> None:
+    def stop_skimming(self, reason: str) -> None:
         """Framing stops while skimming: every byte is passed on already,
         so the two connections just join."""
-        self._skim_slot = None
+        self.skim_slot = None
         if self.in_lane:
             self.proxy.lane.leave(self)
         self._note_fall_back(reason)
