@@ -64,9 +64,12 @@ class SkimLaneTests(TestCase):
         (relay,) = self.proxy.connections
         self.assertTrue(relay.in_lane)
         self.proxy.use_handlers(entries("100:error"))
+        sent = self.proxy.bytes_to_backend
         with self.assertRaises(redis.exceptions.ResponseError):
             await deferToThread(client.incr, "n")
         self.assertFalse(relay.in_lane)
+        incr = b"*3\r\n$6\r\nINCRBY\r\n$1\r\nn\r\n$1\r\n1\r\n"  # redis-py's incr("n")
+        self.assertEqual(self.proxy.bytes_to_backend - sent, len(incr))
         self.assertEqual(len(self.lane), 0)
         self.proxy.use_handlers(entries("100:dummy"))
         values = await deferToThread(lambda: [client.incr("n") for _ in range(5)])

@@ -114,16 +114,18 @@ class SkimLane:
             except OSError as e:
                 self._failed(relay, from_client, e)
                 continue
-            if not data or relay.skim_slot is not quiet:
-                self.leave(relay)  # an end, or a fault put in force
-                if data:
-                    relay.data_from(from_client, data)
+            if not data:
+                self.leave(relay)  # the transport reads the end again
                 continue
             relay.active = True
             if from_client:
                 proxy.bytes_to_backend += len(data)
             else:
                 proxy.bytes_to_client += len(data)
+            if relay.skim_slot is not quiet:  # a fault put in force
+                self.leave(relay)
+                relay.data_from(from_client, data)
+                continue
             try:
                 sent = peer.socket.send(data)
             except OSError:
