@@ -1,19 +1,20 @@
-"""The skim lane: skimming connections read outside the reactor's
-per-event dispatch.
+"""The lane: connections with no fault in play, read outside the
+reactor's per-event dispatch.
 
-A skimming connection does little per chunk: read it, send it on, let
-the framing follow it. Twisted's reactor spends more Python than that on
-each event before the bytes reach a protocol (log context, dispatch,
-three protocol layers). The lane keeps the sockets of skimming
-connections in an C{epoll} set of its own, which the reactor sees as one
-reader, and serves every ready socket in one short loop.
+A joined tcp connection or a skimming framed one does little per chunk:
+read it, send it on, and (framed) let the framing follow it. Twisted's
+reactor spends more Python than that on each event before the bytes
+reach a protocol (log context, dispatch, three protocol layers). The lane
+keeps the sockets of such connections in an C{epoll} set of its own,
+which the reactor sees as one reader, and serves every ready socket in
+one short loop.
 
 A connection enters the lane only with nothing held on either side (no
 bytes waiting to be written, no paused reading), and anything out of the
 ordinary hands it back to its transports at once: an end of stream or an
 error (which the transports then see themselves), a peer that cannot
 take a whole chunk (the rest is written the usual way), a framing error,
-handlers that changed.
+handlers that changed, a tcp connection ready for C{splice}.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from vaurien.protocols.framing import FramingError
+from vaurien.proxy.splice import unsent_bytes
 
 #: Events the transports must see for themselves: an end or an error.
 _TROUBLE = select.EPOLLRDHUP | select.EPOLLHUP | select.EPOLLERR
@@ -34,15 +36,16 @@ _BATCH = 512
 
 
 @implementer(IReadDescriptor)
-class SkimLane:
-    """The sockets of one proxy's skimming connections, as one reader."""
+class Lane:
+    """The sockets of one proxy's connections with no fault in play, as
+    one reader."""
 
     def __init__(self, proxy: Any):
         self.proxy = proxy
         self._poll: Any = None  # an epoll, while the lane holds connections
         #: For each socket in the lane: its relay, whether it is the
         #: client's, the socket, the peer's transport, the framing's
-        #: follower for its direction.
+        #: follower for its direction (C{None}: tcp).
         self._ends: dict[int, tuple[Any, bool, Any, Any, Any]] = {}
         self._members: dict[Any, tuple[Any, Any]] = {}  # relay -> transports
 
@@ -54,17 +57,30 @@ class SkimLane:
         return self._poll.fileno()
 
     def logPrefix(self) -> str:
-        return "SkimLane"
+        return "Lane"
+
+    def admits(self, relay: Any) -> bool:
+        """Whether C{relay}'s sockets may move here: TCP sockets, both
+        streams going on, nothing held or paused either way."""
+        if relay.closed or relay.in_lane or relay.backend_gate is None:
+            return False
+        sides = (relay.client, relay.backend)
+        return not (
+            any(side.ended or side.buffered or not hasattr(side.transport, "socket")
+                or side.transport.disconnecting or unsent_bytes(side.transport)
+                for side in sides)
+            or relay.client_gate.paused or relay.backend_gate.paused
+        )
 
     def enter(self, relay: Any) -> None:
         """Read C{relay}'s two sockets here rather than in the reactor."""
         if self._poll is None:
             self._poll = select.epoll()
         client, backend = relay.client.transport, relay.backend.transport
-        framing = relay.framing
+        follow_requests, follow_replies = relay.lane_followers()
         for from_client, transport, peer, follow in (
-            (True, client, backend, framing.skim_requests),
-            (False, backend, client, framing.skim_replies),
+            (True, client, backend, follow_requests),
+            (False, backend, client, follow_replies),
         ):
             transport.stopReading()
             fd = transport.fileno()
@@ -122,8 +138,8 @@ class SkimLane:
                 proxy.bytes_to_backend += len(data)
             else:
                 proxy.bytes_to_client += len(data)
-            if relay.skim_slot is not quiet:  # a fault put in force
-                self.leave(relay)
+            if follow is not None and relay.skim_slot is not quiet:
+                self.leave(relay)  # a fault put in force
                 relay.data_from(from_client, data)
                 continue
             try:
@@ -133,6 +149,13 @@ class SkimLane:
             if sent != len(data):
                 self.leave(relay)
                 peer.write(data[sent:])
+            if follow is None:
+                relay.unspliced -= len(data)
+                if relay.unspliced < 0:
+                    if relay.in_lane:
+                        self.leave(relay)
+                    relay.try_splice()
+                continue
             try:
                 count = follow(data)
             except FramingError as e:

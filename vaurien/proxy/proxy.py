@@ -19,7 +19,7 @@ from vaurien.proxy.calls import HandlerSlot, runs_in_thread
 from vaurien.proxy.choice import HandlerChoice
 from vaurien.handlers import Handler
 from vaurien.proxy.framed_relay import FramedRelay
-from vaurien.proxy.lane import SkimLane
+from vaurien.proxy.lane import Lane
 from vaurien.proxy.live import LiveControl
 from vaurien.proxy.splice import PipePool
 from vaurien.proxy.relay import Relay
@@ -81,7 +81,7 @@ class Proxy:
         self._threads: ThreadPool | None = None
         self._idle_backends: list[Any] = []
         self.pipes = PipePool(MAX_PIPES) if hasattr(os, "splice") else None
-        self.lane = SkimLane(self) if hasattr(select, "epoll") else None
+        self.lane = Lane(self) if hasattr(select, "epoll") else None
         self.connections: set[Any] = set()
         self.calls: Counter[str] = Counter()
         self.connections_total = 0

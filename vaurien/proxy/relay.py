@@ -46,7 +46,7 @@ class Relay:
         self.passthrough = False
         self.closed = False
         self.active = False
-        self.in_lane = False  # its sockets are read by the proxy's skim lane
+        self.in_lane = False  # its sockets are read by the proxy's lane
         self._connecting: Deferred | None = None
         self._backend_gone = False
         self._pending: list[bool] = []  # the sides waiting for a call
@@ -91,7 +91,24 @@ class Relay:
         if self.closed or not self.passthrough:
             self.unspliced = NEVER
             return
+        if self.in_lane:
+            self.proxy.lane.leave(self)
         self.spliced, self.unspliced = splice_if_ready(self, self.proxy.pipes)
+
+    # -- the lane -----------------------------------------------------------
+
+    def try_lane(self) -> None:
+        """Move both sockets to the proxy's lane if nothing is held."""
+        lane = self.proxy.lane
+        if lane is not None and self._may_use_lane() and lane.admits(self):
+            lane.enter(self)
+
+    def _may_use_lane(self) -> bool:
+        return self.passthrough and self.spliced is None
+
+    def lane_followers(self) -> tuple[Any, Any]:
+        """What the lane shows each chunk to, both ways: nothing (tcp)."""
+        return None, None
 
     def moved(self, from_client: bool, count: int) -> None:
         """Bytes moved by the kernel, for the counters and the idle timer."""

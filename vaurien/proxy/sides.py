@@ -64,6 +64,8 @@ class ClientSide(_Side):
             relay.unspliced -= len(data)
             if relay.unspliced < 0:
                 relay.try_splice()
+            elif not relay.in_lane:
+                relay.try_lane()
         else:
             relay.data_from(True, data)
 
@@ -90,6 +92,8 @@ class BackendSide(_Side):
             relay.unspliced -= len(data)
             if relay.unspliced < 0:
                 relay.try_splice()
+            elif not relay.in_lane:
+                relay.try_lane()
         else:
             relay.data_from(False, data)
 

@@ -9,8 +9,8 @@ change, the relay goes back to cutting frames at the next point of rest
 gets a fault on its next request.
 
 Once a skimming connection has nothing held on either side, its sockets
-move to the proxy's skim lane (L{vaurien.proxy.lane}), which reads them
-with less work per chunk than the reactor's dispatch.
+move to the proxy's lane (L{vaurien.proxy.lane}), which reads them with
+less work per chunk than the reactor's dispatch.
 """
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from typing import Any
 from vaurien.interfaces import ISkimming
 from vaurien.protocols.framing import FramingError
 from vaurien.sending import send_now
-from vaurien.proxy.splice import unsent_bytes
 
 
 class Skims:
@@ -65,21 +64,14 @@ class Skims:
             return
         if self.client.ended and self.framing.resting:
             self.close()
-        elif not self.in_lane and self._may_enter_lane():
-            self.proxy.lane.enter(self)
+        elif not self.in_lane:
+            self.try_lane()
 
-    def _may_enter_lane(self) -> bool:
-        """Whether both sockets can move to the proxy's skim lane: TCP
-        sockets, both streams going on, nothing held or paused."""
-        if self.proxy.lane is None or self.closed or self.skim_slot is None:
-            return False
-        sides = (self.client, self.backend)
-        transports = [side.transport for side in sides]
-        return not (
-            any(side.ended or side.buffered for side in sides)
-            or any(not hasattr(t, "socket") or t.disconnecting or unsent_bytes(t) for t in transports)
-            or self.client_gate.paused or self.backend_gate is None or self.backend_gate.paused
-        )
+    def _may_use_lane(self) -> bool:
+        return self.skim_slot is not None
+
+    def lane_followers(self) -> tuple[Any, Any]:
+        return self.framing.skim_requests, self.framing.skim_replies
 
     def stop_skimming(self, reason: str) -> None:
         """Framing stops while skimming: every byte is passed on already,

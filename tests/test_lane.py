@@ -1,6 +1,7 @@
-"""The skim lane (L{vaurien.proxy.lane}): skimming redis connections are
-read outside the reactor's dispatch, and handed back to their transports
-for anything out of the ordinary, with every byte kept."""
+"""The lane (L{vaurien.proxy.lane}): skimming redis connections and joined
+tcp connections are read outside the reactor's dispatch, and handed back
+to their transports for anything out of the ordinary, with every byte
+kept."""
 from __future__ import annotations
 
 import socket
@@ -11,7 +12,9 @@ import redis
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
-from tests.proxying import WAIT, entries, eventually, proxy_settings, read_reply, start_proxy
+from tests.proxying import (
+    WAIT, echo_backend, entries, eventually, proxy_settings, read_reply, start_proxy,
+)
 from tests.servers import start_redis
 
 #: A value larger than what the socket buffers between a client that does
@@ -19,7 +22,7 @@ from tests.servers import start_redis
 BIG = 8 << 20
 
 
-class SkimLaneTests(TestCase):
+class SkimmingInTheLaneTests(TestCase):
     def setUp(self):
         self.redis_port = start_redis(self)
         self.port, factory = start_proxy(
@@ -172,6 +175,56 @@ class SkimLaneTests(TestCase):
         self.proxy.stop()
         self.assertEqual(len(self.lane), 0)
         self.assertEqual(await deferToThread(sock.recv, 10), b"")
+
+
+class JoinedTcpInTheLaneTests(TestCase):
+    def setUp(self):
+        self.port, factory = start_proxy(self, proxy_settings(echo_backend(self)))
+        self.proxy = factory.proxy
+
+    async def joined(self) -> socket.socket:
+        """A connection through the proxy to the echo server, in the lane."""
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=WAIT)
+        self.addCleanup(sock.close)
+        for n in range(3):
+            message = b"ping %d\n" % n
+            await deferToThread(sock.sendall, message)
+            self.assertEqual(await deferToThread(read_reply, sock, message), message)
+        await eventually(lambda: len(self.proxy.lane) == 1, "the connection in the lane")
+        return sock
+
+    async def test_a_half_close_goes_through_with_every_byte(self):
+        sock = await self.joined()
+        (relay,) = self.proxy.connections
+        payload = bytes(range(256)) * 64
+
+        def send_and_close() -> bytes:
+            sock.sendall(payload)
+            sock.shutdown(socket.SHUT_WR)
+            received = bytearray()
+            while chunk := sock.recv(65536):
+                received += chunk
+            return bytes(received)
+
+        self.assertEqual(await deferToThread(send_and_close), payload)
+        await eventually(lambda: relay.closed, "the connection closed")
+        self.assertEqual(len(self.proxy.lane), 0)
+        self.assertEqual(self.proxy.bytes_to_backend, len(payload) + sum(
+            len(b"ping %d\n" % n) for n in range(3)))
+
+    async def test_past_its_first_mib_a_connection_is_spliced(self):
+        sock = await self.joined()
+        (relay,) = self.proxy.connections
+        payload = bytes(range(256)) * (8 << 12)  # 2 MiB
+
+        def echo_all() -> bytes:
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(sock.sendall, payload)
+                return read_reply(sock, payload)
+
+        self.assertEqual(await deferToThread(echo_all), payload)
+        self.assertIsNotNone(relay.spliced)
+        self.assertFalse(relay.in_lane)
 
 
 class _ResetSocket:
