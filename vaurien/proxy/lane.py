@@ -152,9 +152,7 @@ class Lane:
             if follow is None:
                 relay.unspliced -= len(data)
                 if relay.unspliced < 0:
-                    if relay.in_lane:
-                        self.leave(relay)
-                    relay.try_splice()
+                    relay.try_splice()  # which takes the sockets from the lane
                 continue
             try:
                 count = follow(data)
