@@ -1,11 +1,11 @@
 """Waiting on the reactor's clock, to the tens of microseconds.
 
 A CPU left idle for the length of a wait wakes up late: a timer set for
-100 ms fires 0.3 to 1 ms after its time on a virtual machine, and now
-and then over 1 ms. L{wait}
-sleeps through all but the last L{SPIN} seconds and spends those on turns
-of the reactor that do not sleep (which still serve every connection),
-so that a delay of 100 ms is 100 ms.
+100 ms fires 0.3 to 1 ms after its time on a virtual machine, now and
+then later still. L{wait} sleeps through all but the last L{SPIN}
+seconds and spends those on turns of the reactor that do not sleep
+(which still serve every connection), so that a delay of 100 ms is
+100 ms.
 """
 from __future__ import annotations
 
