@@ -1,4 +1,4 @@
-"""Packaging for Vaurien; everything but the optional C accelerator is
+"""Packaging for Vaurien; everything but the optional C accelerators is
 declared in setup.cfg.
 
 The Twisted plugin (twisted/plugins/vaurien_plugin.py) ships as a module of
@@ -10,5 +10,8 @@ from setuptools import Extension, setup
 
 setup(
     # Optional: without a C compiler the pure Python skimmers run.
-    ext_modules=[Extension("vaurien._skim", ["vaurien/_skim.c"], optional=True)],
+    ext_modules=[
+        Extension("vaurien._skim", ["vaurien/_skim.c"], optional=True),
+        Extension("vaurien._pump", ["vaurien/_pump.c"], optional=True),
+    ],
 )

@@ -16,6 +16,8 @@ from tests.proxying import (
     WAIT, echo_backend, entries, eventually, proxy_settings, read_reply, start_proxy,
 )
 from tests.servers import start_redis
+from vaurien.proxy import lane
+from vaurien.proxy.pump import PyPump
 
 #: A value larger than what the socket buffers between a client that does
 #: not read and the proxy can hold.
@@ -124,9 +126,7 @@ class SkimmingInTheLaneTests(TestCase):
         sock = self.raw()
         await self.pinged(sock)
         relay = self.relay_of(sock)
-        fd = relay.client.transport.fileno()
-        end = self.lane._ends[fd]
-        self.lane._ends[fd] = (end[0], end[1], _ResetSocket()) + end[3:]
+        self.lane._pump = _ResettingPump(self.lane._pump, relay)
         await deferToThread(sock.sendall, b"PING\r\n")
         await eventually(lambda: relay.closed, "the connection closed")
         self.assertEqual(len(self.lane), 0)
@@ -227,8 +227,33 @@ class JoinedTcpInTheLaneTests(TestCase):
         self.assertFalse(relay.in_lane)
 
 
-class _ResetSocket:
-    """A socket whose peer reset the connection."""
+class SkimmingInThePythonLaneTests(SkimmingInTheLaneTests):
+    """The same with the pump in Python, as without a C compiler."""
 
-    def recv(self, size: int) -> bytes:
-        raise ConnectionResetError("reset by peer")
+    def setUp(self):
+        self.patch(lane, "Pump", PyPump)
+        super().setUp()
+
+
+class JoinedTcpInThePythonLaneTests(JoinedTcpInTheLaneTests):
+    """The same with the pump in Python, as without a C compiler."""
+
+    def setUp(self):
+        self.patch(lane, "Pump", PyPump)
+        super().setUp()
+
+
+class _ResettingPump:
+    """A pump whose next turn finds C{relay}'s client socket reset."""
+
+    def __init__(self, pump, relay):
+        self._pump = pump
+        self._relay = relay
+
+    def __getattr__(self, name):
+        return getattr(self._pump, name)
+
+    def serve(self, quiet, batch):
+        passed = self._pump.remove(self._relay.client.transport.fileno())
+        self.serve = self._pump.serve
+        return 0, 0, 0, [("failed", self._relay, True, "Connection reset by peer", passed)]

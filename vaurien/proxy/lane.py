@@ -18,19 +18,18 @@ handlers that changed, a tcp connection ready for C{splice}.
 """
 from __future__ import annotations
 
-import select
 from typing import Any
 
 from twisted.internet.error import ConnectionLost
 from twisted.internet.interfaces import IReadDescriptor
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from vaurien.protocols.framing import FramingError
+from vaurien.proxy.pump import Pump
 from vaurien.proxy.splice import unsent_bytes
 
-#: Events the transports must see for themselves: an end or an error.
-_TROUBLE = select.EPOLLRDHUP | select.EPOLLHUP | select.EPOLLERR
 #: Most sockets served per turn of the reactor.
 _BATCH = 512
 
@@ -40,13 +39,11 @@ class Lane:
     """The sockets of one proxy's connections with no fault in play, as
     one reader."""
 
+    log = Logger()
+
     def __init__(self, proxy: Any):
         self.proxy = proxy
-        self._poll: Any = None  # an epoll, while the lane holds connections
-        #: For each socket in the lane: its relay, whether it is the
-        #: client's, the socket, the peer's transport, the framing's
-        #: follower for its direction (C{None}: tcp).
-        self._ends: dict[int, tuple[Any, bool, Any, Any, Any]] = {}
+        self._pump: Any = None  # a pump, while the lane holds connections
         self._members: dict[Any, tuple[Any, Any]] = {}  # relay -> transports
 
     def __len__(self) -> int:
@@ -54,7 +51,7 @@ class Lane:
         return len(self._members)
 
     def fileno(self) -> int:
-        return self._poll.fileno()
+        return self._pump.fileno()
 
     def logPrefix(self) -> str:
         return "Lane"
@@ -74,18 +71,13 @@ class Lane:
 
     def enter(self, relay: Any) -> None:
         """Read C{relay}'s two sockets here rather than in the reactor."""
-        if self._poll is None:
-            self._poll = select.epoll()
+        if self._pump is None:
+            self._pump = Pump(self.proxy.read_size)
         client, backend = relay.client.transport, relay.backend.transport
-        follow_requests, follow_replies = relay.lane_followers()
-        for from_client, transport, peer, follow in (
-            (True, client, backend, follow_requests),
-            (False, backend, client, follow_replies),
-        ):
-            transport.stopReading()
-            fd = transport.fileno()
-            self._ends[fd] = (relay, from_client, transport.socket, peer, follow)
-            self._poll.register(fd, select.EPOLLIN | select.EPOLLRDHUP)
+        client.stopReading()
+        backend.stopReading()
+        self._pump.add(client.fileno(), backend.fileno(), relay, *relay.lane_terms(),
+                       relay.unspliced)
         if not self._members:
             self.proxy.reactor.addReader(self)
         self._members[relay] = (client, backend)
@@ -93,16 +85,19 @@ class Lane:
 
     def leave(self, relay: Any) -> None:
         """Give C{relay}'s sockets back to their transports."""
+        passed = self._pump.remove(self._members[relay][0].fileno())
+        self._release(relay, passed or 0)  # None: the pump let go in this turn
+
+    def _release(self, relay: Any, passed: int) -> None:
+        """The Twisted side of leaving, once the pump let go."""
         relay.in_lane = False
+        relay.unspliced -= passed
         for transport in self._members.pop(relay):
-            fd = transport.fileno()
-            del self._ends[fd]
-            self._poll.unregister(fd)
             transport.startReading()
         if not self._members:
             self.proxy.reactor.removeReader(self)
-            self._poll.close()
-            self._poll = None
+            self._pump.close()
+            self._pump = None
 
     def connectionLost(self, reason: Any) -> None:
         """The reactor dropped the lane: every connection goes back."""
@@ -110,61 +105,30 @@ class Lane:
             self.leave(relay)
 
     def doRead(self) -> None:
-        """Serve every socket that is ready."""
+        """Serve every socket that is ready; then what the pump could not
+        do, in order."""
         proxy = self.proxy
-        size = proxy.read_size
         quiet = proxy.quiet_slot
-        ends = self._ends
-        for fd, events in self._poll.poll(0, _BATCH):
-            end = ends.get(fd)
-            if end is None:
-                continue  # its connection left the lane in this turn
-            relay, from_client, sock, peer, follow = end
-            if events & _TROUBLE:
-                self.leave(relay)
-                continue
-            try:
-                data = sock.recv(size)
-            except BlockingIOError:
-                continue
-            except OSError as e:
-                self._failed(relay, from_client, e)
-                continue
-            if not data:
-                self.leave(relay)  # the transport reads the end again
-                continue
-            relay.active = True
-            if from_client:
-                proxy.bytes_to_backend += len(data)
-            else:
-                proxy.bytes_to_client += len(data)
-            if follow is not None and relay.skim_slot is not quiet:
-                self.leave(relay)  # a fault put in force
-                relay.data_from(from_client, data)
-                continue
-            try:
-                sent = peer.socket.send(data)
-            except OSError:
-                sent = 0  # would block, or failed: the transport sees to it
-            if sent != len(data):
-                self.leave(relay)
-                peer.write(data[sent:])
-            if follow is None:
-                relay.unspliced -= len(data)
-                if relay.unspliced < 0:
-                    relay.try_splice()  # which takes the sockets from the lane
-                continue
-            try:
-                count = follow(data)
-            except FramingError as e:
-                relay.stop_skimming(str(e))
-                continue
-            if from_client:
-                proxy.calls[relay.skim_slot.name] += count
-
-    def _failed(self, relay: Any, from_client: bool, error: OSError) -> None:
-        """Reading a socket failed (a reset): its transport is lost, as the
-        reactor would have it."""
-        transport = self._members[relay][0 if from_client else 1]
-        self.leave(relay)
-        transport.connectionLost(Failure(ConnectionLost(str(error))))
+        to_backend, to_client, calls, actions = self._pump.serve(quiet, _BATCH)
+        proxy.bytes_to_backend += to_backend
+        proxy.bytes_to_client += to_client
+        if calls:
+            proxy.calls[quiet.name] += calls
+        for kind, relay, from_client, payload, passed in actions:
+            transports = self._members.get(relay)
+            if relay.in_lane:
+                self._release(relay, passed)
+            if kind == "failed":
+                # A reset: the transport is lost, as the reactor would have it.
+                transport = transports[0 if from_client else 1]
+                transport.connectionLost(Failure(ConnectionLost(payload)))
+            elif kind == "fault":
+                relay.data_from(from_client, payload)
+            elif kind == "partial":
+                transports[1 if from_client else 0].write(payload)
+            elif kind == "stop":
+                if not isinstance(payload, FramingError):
+                    self.log.failure("{relay} follower failed", Failure(payload), relay=relay)
+                relay.stop_skimming(str(payload))
+            elif kind == "splice":
+                relay.try_splice()

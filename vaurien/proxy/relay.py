@@ -106,9 +106,10 @@ class Relay:
     def _may_use_lane(self) -> bool:
         return self.passthrough and self.spliced is None
 
-    def lane_followers(self) -> tuple[Any, Any]:
-        """What the lane shows each chunk to, both ways: nothing (tcp)."""
-        return None, None
+    def lane_terms(self) -> tuple[Any, Any, Any]:
+        """What the lane shows each chunk to, both ways, and the slot in
+        force as it enters: nothing (tcp)."""
+        return None, None, None
 
     def moved(self, from_client: bool, count: int) -> None:
         """Bytes moved by the kernel, for the counters and the idle timer."""

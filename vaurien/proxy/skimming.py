@@ -70,8 +70,8 @@ class Skims:
     def _may_use_lane(self) -> bool:
         return self.skim_slot is not None
 
-    def lane_followers(self) -> tuple[Any, Any]:
-        return self.framing.skim_requests, self.framing.skim_replies
+    def lane_terms(self) -> tuple[Any, Any, Any]:
+        return self.framing.skim_requests, self.framing.skim_replies, self.skim_slot
 
     def stop_skimming(self, reason: str) -> None:
         """Framing stops while skimming: every byte is passed on already,

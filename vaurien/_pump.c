@@ -1,0 +1,458 @@
+/* The lane's pump in C: the loop that serves the sockets of connections
+ * with no fault in play (see vaurien/proxy/pump.py, which has the same
+ * behaviour in Python and documents it).  Built when a C compiler is at
+ * hand; optional. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define TROUBLE (EPOLLRDHUP | EPOLLHUP | EPOLLERR)
+
+/* One connection: its two sockets, client's first. */
+typedef struct {
+    int fds[2];
+    PyObject *key;          /* what actions name it by (the relay) */
+    PyObject *follow[2];    /* followers per direction, or NULL (tcp) */
+    PyObject *slot;         /* the skim slot it entered with */
+    long long budget;       /* bytes it may pass before "splice" */
+    long long passed;
+    int dropped;
+} Conn;
+
+typedef struct {
+    PyObject_HEAD
+    int epfd;
+    Py_ssize_t read_size;
+    char *buf;
+    Conn **by_fd;
+    int by_fd_len;
+    Py_ssize_t count;
+    struct epoll_event *events;
+    int events_len;
+} Pump;
+
+static PyObject *str_active, *str_end, *str_failed, *str_fault, *str_partial,
+    *str_stop, *str_splice;
+
+static Conn *
+lookup(Pump *self, int fd)
+{
+    return (fd >= 0 && fd < self->by_fd_len) ? self->by_fd[fd] : NULL;
+}
+
+static void
+conn_free(Conn *conn)
+{
+    Py_XDECREF(conn->key);
+    Py_XDECREF(conn->follow[0]);
+    Py_XDECREF(conn->follow[1]);
+    Py_XDECREF(conn->slot);
+    PyMem_Free(conn);
+}
+
+/* Take a connection's sockets out of the epoll set and the table; the
+ * caller frees it. */
+static void
+drop(Pump *self, Conn *conn)
+{
+    for (int side = 0; side < 2; side++) {
+        epoll_ctl(self->epfd, EPOLL_CTL_DEL, conn->fds[side], NULL);
+        self->by_fd[conn->fds[side]] = NULL;
+    }
+    conn->dropped = 1;
+    self->count--;
+}
+
+static int
+Pump_init(Pump *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"read_size", NULL};
+    Py_ssize_t read_size;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "n", kwlist, &read_size))
+        return -1;
+    if (read_size < 1) {
+        PyErr_SetString(PyExc_ValueError, "read_size must be positive");
+        return -1;
+    }
+    if (self->epfd >= 0) {
+        PyErr_SetString(PyExc_RuntimeError, "Pump already initialised");
+        return -1;
+    }
+    self->buf = PyMem_Malloc(read_size);
+    if (self->buf == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    self->read_size = read_size;
+    self->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (self->epfd < 0) {
+        PyErr_SetFromErrno(PyExc_OSError);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+Pump_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    Pump *self = (Pump *)type->tp_alloc(type, 0);
+    if (self != NULL)
+        self->epfd = -1;
+    return (PyObject *)self;
+}
+
+static void
+release_all(Pump *self)
+{
+    for (int fd = 0; fd < self->by_fd_len; fd++) {
+        Conn *conn = self->by_fd[fd];
+        if (conn != NULL && conn->fds[0] == fd) {
+            self->by_fd[conn->fds[1]] = NULL;
+            self->by_fd[fd] = NULL;
+            conn_free(conn);
+        }
+    }
+    self->count = 0;
+}
+
+static PyObject *
+Pump_close(Pump *self, PyObject *unused)
+{
+    release_all(self);
+    if (self->epfd >= 0) {
+        close(self->epfd);
+        self->epfd = -1;
+    }
+    Py_RETURN_NONE;
+}
+
+static void
+Pump_dealloc(Pump *self)
+{
+    Py_XDECREF(Pump_close(self, NULL));
+    PyMem_Free(self->by_fd);
+    PyMem_Free(self->buf);
+    PyMem_Free(self->events);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+Pump_fileno(Pump *self, PyObject *unused)
+{
+    return PyLong_FromLong(self->epfd);
+}
+
+static Py_ssize_t
+Pump_len(Pump *self)
+{
+    return self->count;
+}
+
+static int
+grow_table(Pump *self, int fd)
+{
+    if (fd < self->by_fd_len)
+        return 0;
+    int size = self->by_fd_len ? self->by_fd_len : 64;
+    while (size <= fd)
+        size *= 2;
+    Conn **table = PyMem_Realloc(self->by_fd, size * sizeof(Conn *));
+    if (table == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memset(table + self->by_fd_len, 0, (size - self->by_fd_len) * sizeof(Conn *));
+    self->by_fd = table;
+    self->by_fd_len = size;
+    return 0;
+}
+
+static PyObject *
+Pump_add(Pump *self, PyObject *args)
+{
+    int client_fd, backend_fd;
+    PyObject *key, *follow_requests, *follow_replies, *slot;
+    long long budget;
+    if (!PyArg_ParseTuple(args, "iiOOOOL", &client_fd, &backend_fd, &key,
+                          &follow_requests, &follow_replies, &slot, &budget))
+        return NULL;
+    if (self->epfd < 0) {
+        PyErr_SetString(PyExc_ValueError, "the pump is closed");
+        return NULL;
+    }
+    if (client_fd < 0 || backend_fd < 0 || client_fd == backend_fd
+        || lookup(self, client_fd) || lookup(self, backend_fd)) {
+        PyErr_SetString(PyExc_ValueError, "sockets already in the pump, or not two");
+        return NULL;
+    }
+    if (grow_table(self, client_fd > backend_fd ? client_fd : backend_fd) < 0)
+        return NULL;
+    Conn *conn = PyMem_Calloc(1, sizeof(Conn));
+    if (conn == NULL)
+        return PyErr_NoMemory();
+    conn->fds[0] = client_fd;
+    conn->fds[1] = backend_fd;
+    conn->budget = budget;
+    for (int side = 0; side < 2; side++) {
+        struct epoll_event event = {.events = EPOLLIN | EPOLLRDHUP};
+        event.data.fd = conn->fds[side];
+        if (epoll_ctl(self->epfd, EPOLL_CTL_ADD, conn->fds[side], &event) < 0) {
+            PyErr_SetFromErrno(PyExc_OSError);
+            if (side == 1)
+                epoll_ctl(self->epfd, EPOLL_CTL_DEL, client_fd, NULL);
+            PyMem_Free(conn);
+            return NULL;
+        }
+    }
+    Py_INCREF(key);
+    conn->key = key;
+    if (follow_requests != Py_None) {
+        Py_INCREF(follow_requests);
+        conn->follow[0] = follow_requests;
+    }
+    if (follow_replies != Py_None) {
+        Py_INCREF(follow_replies);
+        conn->follow[1] = follow_replies;
+    }
+    Py_INCREF(slot);
+    conn->slot = slot;
+    self->by_fd[client_fd] = self->by_fd[backend_fd] = conn;
+    self->count++;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Pump_remove(Pump *self, PyObject *arg)
+{
+    int fd = PyLong_AsLong(arg);
+    if (fd == -1 && PyErr_Occurred())
+        return NULL;
+    Conn *conn = lookup(self, fd);
+    if (conn == NULL)
+        Py_RETURN_NONE;
+    drop(self, conn);
+    PyObject *passed = PyLong_FromLongLong(conn->passed);
+    conn_free(conn);
+    return passed;
+}
+
+/* Append (kind, key, from_client, payload, passed) to actions; the first
+ * action of a connection drops it and reports the bytes it passed. */
+static int
+act(Pump *self, PyObject *actions, PyObject *kind, Conn *conn, int side,
+    PyObject *payload)
+{
+    long long passed = 0;
+    if (!conn->dropped) {
+        drop(self, conn);
+        passed = conn->passed;
+    }
+    PyObject *action = Py_BuildValue("(OOOOL)", kind, conn->key,
+                                     side == 0 ? Py_True : Py_False,
+                                     payload ? payload : Py_None, passed);
+    if (action == NULL)
+        return -1;
+    int failed = PyList_Append(actions, action);
+    Py_DECREF(action);
+    return failed;
+}
+
+static int
+act_bytes(Pump *self, PyObject *actions, PyObject *kind, Conn *conn, int side,
+          const char *data, Py_ssize_t size)
+{
+    PyObject *payload = PyBytes_FromStringAndSize(data, size);
+    if (payload == NULL)
+        return -1;
+    int failed = act(self, actions, kind, conn, side, payload);
+    Py_DECREF(payload);
+    return failed;
+}
+
+/* One ready socket.  Returns -1 on a Python error (out of memory). */
+static int
+serve_one(Pump *self, Conn *conn, int side, uint32_t events, PyObject *quiet,
+          PyObject *actions, long long *moved, long long *calls)
+{
+    int fd = conn->fds[side], peer = conn->fds[1 - side];
+    ssize_t got, sent;
+
+    if (events & TROUBLE)
+        return act(self, actions, str_end, conn, side, NULL);
+    do {
+        got = recv(fd, self->buf, self->read_size, 0);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        PyObject *message = PyUnicode_FromString(strerror(errno));
+        if (message == NULL)
+            return -1;
+        int failed = act(self, actions, str_failed, conn, side, message);
+        Py_DECREF(message);
+        return failed;
+    }
+    if (got == 0)
+        return act(self, actions, str_end, conn, side, NULL);
+    if (PyObject_SetAttr(conn->key, str_active, Py_True) < 0)
+        return -1;
+    moved[side] += got;
+    PyObject *follow = conn->follow[side];
+    if (follow != NULL && conn->slot != quiet)
+        return act_bytes(self, actions, str_fault, conn, side, self->buf, got);
+    do {
+        sent = send(peer, self->buf, got, MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0)
+        sent = 0;  /* would block, or failed: the transport sees to it */
+    conn->passed += got;
+    if (sent != got
+        && act_bytes(self, actions, str_partial, conn, side, self->buf + sent, got - sent) < 0)
+        return -1;
+    if (follow == NULL) {
+        if (conn->passed > conn->budget)
+            return act(self, actions, str_splice, conn, side, NULL);
+        return 0;
+    }
+    PyObject *data = PyBytes_FromStringAndSize(self->buf, got);
+    if (data == NULL)
+        return -1;
+    PyObject *count = PyObject_CallOneArg(follow, data);
+    Py_DECREF(data);
+    if (count == NULL) {
+        /* The framing cannot follow (FramingError, or a bug): the
+         * connection stops skimming, with the exception to say why. */
+        PyObject *type, *value, *traceback;
+        PyErr_Fetch(&type, &value, &traceback);
+        PyErr_NormalizeException(&type, &value, &traceback);
+        if (traceback != NULL)
+            PyException_SetTraceback(value, traceback);
+        Py_XDECREF(type);
+        Py_XDECREF(traceback);
+        int failed = act(self, actions, str_stop, conn, side, value);
+        Py_XDECREF(value);
+        return failed;
+    }
+    if (side == 0) {
+        long long more = PyLong_AsLongLong(count);
+        Py_DECREF(count);
+        if (more == -1 && PyErr_Occurred())
+            return -1;
+        *calls += more;
+    } else {
+        Py_DECREF(count);
+    }
+    return 0;
+}
+
+static PyObject *
+Pump_serve(Pump *self, PyObject *args)
+{
+    PyObject *quiet;
+    int batch;
+    if (!PyArg_ParseTuple(args, "Oi", &quiet, &batch))
+        return NULL;
+    if (self->epfd < 0) {
+        PyErr_SetString(PyExc_ValueError, "the pump is closed");
+        return NULL;
+    }
+    if (batch < 1)
+        batch = 1;
+    if (batch > self->events_len) {
+        struct epoll_event *events = PyMem_Realloc(self->events, batch * sizeof(*events));
+        if (events == NULL)
+            return PyErr_NoMemory();
+        self->events = events;
+        self->events_len = batch;
+    }
+    int ready;
+    do {
+        ready = epoll_wait(self->epfd, self->events, batch, 0);
+    } while (ready < 0 && errno == EINTR);
+    if (ready < 0)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    PyObject *actions = PyList_New(0);
+    if (actions == NULL)
+        return NULL;
+    long long moved[2] = {0, 0}, calls = 0;
+    for (int i = 0; i < ready; i++) {
+        int fd = self->events[i].data.fd;
+        Conn *conn = lookup(self, fd);
+        if (conn == NULL)
+            continue;  /* it left in this turn */
+        int side = conn->fds[0] == fd ? 0 : 1;
+        int failed = serve_one(self, conn, side, self->events[i].events, quiet,
+                               actions, moved, &calls);
+        if (conn->dropped)
+            conn_free(conn);
+        if (failed < 0) {
+            Py_DECREF(actions);
+            return NULL;
+        }
+    }
+    return Py_BuildValue("(LLLN)", moved[0], moved[1], calls, actions);
+}
+
+static PyMethodDef Pump_methods[] = {
+    {"fileno", (PyCFunction)Pump_fileno, METH_NOARGS, "The epoll set's descriptor."},
+    {"add", (PyCFunction)Pump_add, METH_VARARGS,
+     "add(client_fd, backend_fd, key, follow_requests, follow_replies, slot, budget)"},
+    {"remove", (PyCFunction)Pump_remove, METH_O,
+     "remove(fd) -> bytes the connection passed, or None if not here"},
+    {"serve", (PyCFunction)Pump_serve, METH_VARARGS,
+     "serve(quiet, batch) -> (to_backend, to_client, calls, actions)"},
+    {"close", (PyCFunction)Pump_close, METH_NOARGS, "Drop every connection, close the set."},
+    {NULL}
+};
+
+static PySequenceMethods Pump_as_sequence = {
+    .sq_length = (lenfunc)Pump_len,
+};
+
+static PyTypeObject PumpType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "vaurien._pump.Pump",
+    .tp_doc = "The lane's loop over ready sockets (see vaurien.proxy.pump).",
+    .tp_basicsize = sizeof(Pump),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = Pump_new,
+    .tp_init = (initproc)Pump_init,
+    .tp_dealloc = (destructor)Pump_dealloc,
+    .tp_methods = Pump_methods,
+    .tp_as_sequence = &Pump_as_sequence,
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "vaurien._pump",
+    "The lane's pump in C (see vaurien.proxy.pump).", -1, NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__pump(void)
+{
+    struct { PyObject **name; const char *text; } names[] = {
+        {&str_active, "active"}, {&str_end, "end"}, {&str_failed, "failed"},
+        {&str_fault, "fault"}, {&str_partial, "partial"}, {&str_stop, "stop"},
+        {&str_splice, "splice"},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (*names[i].name == NULL && !(*names[i].name = PyUnicode_InternFromString(names[i].text)))
+            return NULL;
+    }
+    if (PyType_Ready(&PumpType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    Py_INCREF(&PumpType);
+    if (PyModule_AddObject(m, "Pump", (PyObject *)&PumpType) < 0) {
+        Py_DECREF(&PumpType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

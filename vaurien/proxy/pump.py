@@ -1,0 +1,167 @@
+"""The lane's pump: one loop over the ready sockets of connections with no
+fault in play (in C when the optional build made C{vaurien._pump}, with
+the same behaviour).
+
+The pump holds connections as pairs of sockets, the client's first, and
+knows nothing of Twisted. For each ready socket it reads one chunk,
+counts it, sends it to the other socket of the pair, and shows it to the
+framing's follower for that direction, if any. Whatever it cannot do
+there and then becomes an I{action} for its owner, the lane, and the
+connection leaves the pump with the first one:
+
+ - C{"end"}: an end of stream or an error event; the transport reads it.
+ - C{"failed"}: reading failed; the payload is the error's text.
+ - C{"fault"}: the connection's slot is no longer the quiet one; the
+   payload is the chunk, read and counted but not sent.
+ - C{"partial"}: the peer took part of the chunk; the payload is the rest.
+ - C{"stop"}: the follower raised; the payload is the exception.
+ - C{"splice"}: the connection passed more bytes than its budget.
+
+An action is C{(kind, key, from_client, payload, passed)}: C{passed} is
+the bytes the connection passed in the pump, on its first action (C{0}
+on the others of the same chunk).
+"""
+from __future__ import annotations
+
+import os
+import select
+from contextlib import suppress
+from typing import Any
+
+#: Events the transports must see for themselves: an end or an error.
+_TROUBLE = select.EPOLLRDHUP | select.EPOLLHUP | select.EPOLLERR
+
+
+class _Conn:
+    """One connection in the pump."""
+
+    __slots__ = ("fds", "key", "follow", "slot", "budget", "passed", "dropped")
+
+    def __init__(self, fds, key, follow, slot, budget):
+        self.fds = fds
+        self.key = key
+        self.follow = follow
+        self.slot = slot
+        self.budget = budget
+        self.passed = 0
+        self.dropped = False
+
+
+class PyPump:
+    """The pump in Python."""
+
+    def __init__(self, read_size: int):
+        self._read_size = read_size
+        self._poll = select.epoll()
+        self._by_fd: dict[int, tuple[_Conn, int]] = {}
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def fileno(self) -> int:
+        return self._poll.fileno()
+
+    def add(self, client_fd: int, backend_fd: int, key: Any, follow_requests: Any,
+            follow_replies: Any, slot: Any, budget: int) -> None:
+        """Serve a connection's two sockets; C{key} names it in actions
+        (and its C{active} is set on each chunk)."""
+        if client_fd == backend_fd or client_fd in self._by_fd or backend_fd in self._by_fd:
+            raise ValueError("sockets already in the pump, or not two")
+        conn = _Conn((client_fd, backend_fd), key, (follow_requests, follow_replies), slot, budget)
+        for side, fd in enumerate((client_fd, backend_fd)):
+            self._poll.register(fd, select.EPOLLIN | select.EPOLLRDHUP)
+            self._by_fd[fd] = (conn, side)
+        self._count += 1
+
+    def remove(self, fd: int) -> int | None:
+        """Stop serving the connection of C{fd}: the bytes it passed, or
+        C{None} if it is not here."""
+        held = self._by_fd.get(fd)
+        if held is None:
+            return None
+        self._drop(held[0])
+        return held[0].passed
+
+    def _drop(self, conn: _Conn) -> None:
+        for fd in conn.fds:
+            with suppress(OSError):  # closed already: the kernel dropped it
+                self._poll.unregister(fd)
+            del self._by_fd[fd]
+        conn.dropped = True
+        self._count -= 1
+
+    def close(self) -> None:
+        """Drop every connection and close the epoll set."""
+        self._by_fd.clear()
+        self._count = 0
+        self._poll.close()
+
+    def serve(self, quiet: Any, batch: int) -> tuple[int, int, int, list]:
+        """Serve up to C{batch} ready sockets.
+
+        @return: C{(to_backend, to_client, calls, actions)}: the bytes read
+            each way, the requests the followers counted, the actions.
+        """
+        moved = [0, 0]
+        calls = 0
+        actions: list = []
+        by_fd = self._by_fd
+        size = self._read_size
+
+        def act(kind, conn, side, payload=None):
+            passed = 0
+            if not conn.dropped:
+                self._drop(conn)
+                passed = conn.passed
+            actions.append((kind, conn.key, side == 0, payload, passed))
+
+        for fd, events in self._poll.poll(0, batch):
+            held = by_fd.get(fd)
+            if held is None:
+                continue  # it left in this turn
+            conn, side = held
+            if events & _TROUBLE:
+                act("end", conn, side)
+                continue
+            try:
+                data = os.read(conn.fds[side], size)
+            except BlockingIOError:
+                continue
+            except OSError as e:
+                act("failed", conn, side, e.strerror or str(e))
+                continue
+            if not data:
+                act("end", conn, side)
+                continue
+            conn.key.active = True
+            moved[side] += len(data)
+            follow = conn.follow[side]
+            if follow is not None and conn.slot is not quiet:
+                act("fault", conn, side, data)
+                continue
+            try:
+                sent = os.write(conn.fds[1 - side], data)
+            except OSError:
+                sent = 0  # would block, or failed: the transport sees to it
+            conn.passed += len(data)
+            if sent != len(data):
+                act("partial", conn, side, data[sent:])
+            if follow is None:
+                if conn.passed > conn.budget:
+                    act("splice", conn, side)
+                continue
+            try:
+                count = follow(data)
+            except Exception as e:
+                act("stop", conn, side, e)
+                continue
+            if side == 0:
+                calls += count
+        return moved[0], moved[1], calls, actions
+
+
+try:
+    from vaurien._pump import Pump
+except ImportError:  # not built: no C compiler at install
+    Pump = PyPump
