@@ -3,8 +3,10 @@ loopback TCP connections: every action it can hand back, and the same
 answers from both."""
 from __future__ import annotations
 
+import gc
 import select
 import socket
+import weakref
 
 from twisted.trial.unittest import SkipTest, TestCase
 
@@ -180,6 +182,28 @@ class PyPumpTests(TestCase):
             self.pump.add(self.client_end.fileno(), self.client.fileno(), _Key(),
                           None, None, None, 0)
         self.assertEqual(len(self.pump), 1)
+
+    def test_a_follower_may_take_its_own_connection_out(self):
+        def leaving(data):
+            self.assertEqual(self.pump.remove(self.client_end.fileno()), 2)
+            return 1
+
+        self.pump.add(self.client_end.fileno(), self.backend_end.fileno(), self.key,
+                      leaving, None, QUIET, 1 << 62)
+        self.client.sendall(b"x\n")
+        self.assertEqual(self.serve(self.client_end), (2, 0, 1, []))
+        self.assertEqual(len(self.pump), 0)
+        self.assertEqual(_receive(self.backend, 2), b"x\n")
+
+    def test_a_pump_in_a_reference_cycle_is_collected(self):
+        key = _Key()
+        key.pump = self.Pump(1024)
+        key.pump.add(self.client_end.fileno(), self.backend_end.fileno(), key,
+                     None, None, None, 0)
+        gone = weakref.ref(key)
+        del key
+        gc.collect()
+        self.assertIsNone(gone())
 
     def test_close_lets_every_connection_go(self):
         self.add()

@@ -33,6 +33,7 @@ typedef struct {
     Py_ssize_t count;
     struct epoll_event *events;
     int events_len;
+    Conn *serving;          /* the connection being served, if any */
 } Pump;
 
 static PyObject *str_active, *str_end, *str_failed, *str_fault, *str_partial,
@@ -113,7 +114,9 @@ release_all(Pump *self)
         if (conn != NULL && conn->fds[0] == fd) {
             self->by_fd[conn->fds[1]] = NULL;
             self->by_fd[fd] = NULL;
-            conn_free(conn);
+            conn->dropped = 1;
+            if (conn != self->serving)
+                conn_free(conn);  /* else the serving loop frees it */
         }
     }
     self->count = 0;
@@ -122,6 +125,10 @@ release_all(Pump *self)
 static PyObject *
 Pump_close(Pump *self, PyObject *unused)
 {
+    if (self->serving != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "the pump is serving");
+        return NULL;
+    }
     release_all(self);
     if (self->epfd >= 0) {
         close(self->epfd);
@@ -130,9 +137,33 @@ Pump_close(Pump *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+static int
+Pump_traverse(Pump *self, visitproc visit, void *arg)
+{
+    for (int fd = 0; fd < self->by_fd_len; fd++) {
+        Conn *conn = self->by_fd[fd];
+        if (conn != NULL && conn->fds[0] == fd) {
+            Py_VISIT(conn->key);
+            Py_VISIT(conn->follow[0]);
+            Py_VISIT(conn->follow[1]);
+            Py_VISIT(conn->slot);
+        }
+    }
+    return 0;
+}
+
+static int
+Pump_clear(Pump *self)
+{
+    release_all(self);
+    return 0;
+}
+
 static void
 Pump_dealloc(Pump *self)
 {
+    PyObject_GC_UnTrack(self);
+    self->serving = NULL;
     Py_XDECREF(Pump_close(self, NULL));
     PyMem_Free(self->by_fd);
     PyMem_Free(self->buf);
@@ -236,7 +267,8 @@ Pump_remove(Pump *self, PyObject *arg)
         Py_RETURN_NONE;
     drop(self, conn);
     PyObject *passed = PyLong_FromLongLong(conn->passed);
-    conn_free(conn);
+    if (conn != self->serving)
+        conn_free(conn);  /* else the serving loop frees it */
     return passed;
 }
 
@@ -385,8 +417,10 @@ Pump_serve(Pump *self, PyObject *args)
         if (conn == NULL)
             continue;  /* it left in this turn */
         int side = conn->fds[0] == fd ? 0 : 1;
+        self->serving = conn;  /* a follower may call back into the pump */
         int failed = serve_one(self, conn, side, self->events[i].events, quiet,
                                actions, moved, &calls);
+        self->serving = NULL;
         if (conn->dropped)
             conn_free(conn);
         if (failed < 0) {
@@ -418,7 +452,9 @@ static PyTypeObject PumpType = {
     .tp_name = "vaurien._pump.Pump",
     .tp_doc = "The lane's loop over ready sockets (see vaurien.proxy.pump).",
     .tp_basicsize = sizeof(Pump),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)Pump_traverse,
+    .tp_clear = (inquiry)Pump_clear,
     .tp_new = Pump_new,
     .tp_init = (initproc)Pump_init,
     .tp_dealloc = (destructor)Pump_dealloc,
