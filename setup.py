@@ -13,5 +13,6 @@ setup(
     ext_modules=[
         Extension("vaurien._skim", ["vaurien/_skim.c"], optional=True),
         Extension("vaurien._pump", ["vaurien/_pump.c"], optional=True),
+        Extension("vaurien._http_skim", ["vaurien/_http_skim.c"], optional=True),
     ],
 )

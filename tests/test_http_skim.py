@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from vaurien.interfaces import ISkimming
@@ -253,6 +253,108 @@ class FollowingTests(SynchronousTestCase):
         framing.expect_reply(request)
         self.assertEqual(framing.feed_replies(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\no"), [])
         self.assertEqual(len(framing.feed_replies(b"k")), 1)
+
+
+def _python_only(framing: SkimmingHttpFraming) -> SkimmingHttpFraming:
+    """C{framing} with its followers' fast way (C) turned off."""
+    for follower in (framing._skimmed_requests, framing._skimmed_replies):
+        follower._skim_whole = lambda data, pos: pos
+    return framing
+
+
+def _outcome(skim, chunk: bytes):
+    try:
+        return skim(chunk)
+    except FramingError as e:
+        return f"FramingError: {e}"
+
+
+def _follower_state(framing: SkimmingHttpFraming) -> tuple:
+    followers = (framing._skimmed_requests, framing._skimmed_replies)
+    return (framing.resting, list(framing._awaiting),
+            [(f._state, f._remaining, f.completed, bytes(f._held)) for f in followers])
+
+
+class FastWayTests(SynchronousTestCase):
+    """The C fast way through plain messages (C{vaurien._http_skim})
+    leaves the followers exactly as the Python alone does, chunk after
+    chunk, on valid and damaged streams alike."""
+
+    def setUp(self) -> None:
+        try:
+            from vaurien import _http_skim  # noqa: F401
+        except ImportError:
+            raise SkipTest("vaurien._http_skim is not built (no C compiler at install)")
+
+    def assertSameFollowing(self, up: list[bytes], down: list[bytes]) -> None:
+        fast, python = _framing(), _python_only(_framing())
+        for chunks, name in ((up, "skim_requests"), (down, "skim_replies")):
+            for chunk in chunks:
+                self.assertEqual(_outcome(getattr(fast, name), chunk),
+                                 _outcome(getattr(python, name), chunk))
+                self.assertEqual(_follower_state(fast), _follower_state(python))
+
+    @_SETTINGS
+    @given(exchanges(), st.data())
+    def test_valid_streams(self, batches, data) -> None:
+        for batch in batches:
+            self.assertSameFollowing(_cut(b"".join(request for request, _ in batch), data.draw),
+                                     _cut(b"".join(response for _, response in batch), data.draw))
+
+    @_SETTINGS
+    @given(exchanges(), st.data())
+    def test_damaged_streams(self, batches, data) -> None:
+        streams = [b"".join(message[side] for batch in batches for message in batch)
+                   for side in (0, 1)]
+        damaged = data.draw(st.integers(0, 1), label="stream")
+        stream = bytearray(streams[damaged])
+        for _ in range(data.draw(st.integers(1, 3), label="changes")):
+            at = data.draw(st.integers(0, len(stream) - 1))
+            stream[at] = data.draw(st.sampled_from(b"\r\n :,\t\x00\x0bAaZz019"), label="byte")
+        streams[damaged] = bytes(stream)
+        self.assertSameFollowing(_cut(streams[0], data.draw), _cut(streams[1], data.draw))
+
+    def test_the_fast_way_is_taken(self) -> None:
+        framing = _framing()
+        follower = framing._skimmed_requests
+        taken = []
+        fast_way = follower._skim_whole
+        follower._skim_whole = lambda data, pos: taken.append(pos) or fast_way(data, pos)
+        requests = b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n" * 3
+        self.assertEqual(framing.skim_requests(requests), 3)
+        self.assertEqual(taken, [0])
+
+    def test_edge_heads(self) -> None:
+        """Heads at the edges of what the fast way takes on."""
+        get = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"
+        for up, down in [
+            ([get], [b"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n"]),
+            ([get], [b"HTTP/1.1 200 \r\nContent-Length: 2, 2\r\n\r\nok"]),
+            ([get], [b"HTTP/1.1 200 OK\r\nContent-Length: 2,3\r\n\r\nok"]),
+            ([get], [b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n"]),
+            ([get], [b"HTTP/1.1 200 OK\r\nContent-Length: 02\r\nContent-Length: 2\r\n\r\n"]),
+            ([get], [b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab", b"cde"]),
+            ([get], [b"HTTP/1.1 200 OK\r\n\r\nto the close"]),
+            ([get], [b"HTTP/1.1 200 OK\r\nX: \x80\xff\r\nContent-Length: 0\r\n\r\n"]),
+            ([get], [b"HTTP/1.1 200\r\n\r\n"]),
+            ([get], [b"HTTP/1.1 20\r\n\r\n"]),
+            ([b"HEAD / HTTP/1.1\r\nHost: h\r\n\r\n"], [b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n"]),
+            ([b"GET / HTTP/1.0\r\n\r\n"], [b"HTTP/1.0 304 Not Modified\r\n\r\n"]),
+            ([b"GET / HTTP/1.1\r\n\r\n"], []),
+            ([b"GET / HTTP/1.1\r\nHost: a\r\nHOST: b\r\n\r\n"], []),
+            ([b"connect h:1 HTTP/1.1\r\nHost: h\r\n\r\n"], []),
+            ([b"GET / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue \r\n\r\n"], []),
+            ([b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: x\r\n\r\n"], []),
+            ([b"GET / HTTP/1.1\r\nHost: h\r\nX-Y : z\r\n\r\n"], []),
+            ([b"GET / HTTP/1.1\r\nHost: h\r\n folded\r\n\r\n"], []),
+            ([b"GET  / HTTP/1.1\r\nHost: h\r\n\r\n"], []),
+            ([b"GET / HTTP/1.1 \r\nHost: h\r\n\r\n"], []),
+            ([b"GET /\r\n\r\n"], []),
+            ([b"G\r\n\r\n"], []),
+            ([b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nab", b"cdGET"], []),
+        ]:
+            with self.subTest(up=up, down=down):
+                self.assertSameFollowing(up, down)
 
 
 class StrictnessTests(SynchronousTestCase):
