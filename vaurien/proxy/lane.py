@@ -7,7 +7,7 @@ reactor spends more Python than that on each event before the bytes
 reach a protocol (log context, dispatch, three protocol layers). The lane
 keeps the sockets of such connections in an C{epoll} set of its own,
 which the reactor sees as one reader, and serves every ready socket in
-one short loop.
+one short loop: the pump (L{vaurien.proxy.pump}, in C when built).
 
 A connection enters the lane only with nothing held on either side (no
 bytes waiting to be written, no paused reading), and anything out of the
@@ -115,17 +115,16 @@ class Lane:
         if calls:
             proxy.calls[quiet.name] += calls
         for kind, relay, from_client, payload, passed in actions:
-            transports = self._members.get(relay)
             if relay.in_lane:
                 self._release(relay, passed)
             if kind == "failed":
                 # A reset: the transport is lost, as the reactor would have it.
-                transport = transports[0 if from_client else 1]
-                transport.connectionLost(Failure(ConnectionLost(payload)))
+                side = relay.client if from_client else relay.backend
+                side.transport.connectionLost(Failure(ConnectionLost(payload)))
             elif kind == "fault":
                 relay.data_from(from_client, payload)
             elif kind == "partial":
-                transports[1 if from_client else 0].write(payload)
+                (relay.backend if from_client else relay.client).transport.write(payload)
             elif kind == "stop":
                 if not isinstance(payload, FramingError):
                     self.log.failure("{relay} follower failed", Failure(payload), relay=relay)
