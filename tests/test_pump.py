@@ -144,6 +144,15 @@ class PyPumpTests(TestCase):
         self.assertEqual(str(error), "not the protocol")
         self.assertEqual(_receive(self.backend, 4), b"junk")
 
+    def test_a_request_count_that_is_not_an_integer_stops_the_skimming(self):
+        self.pump.add(self.client_end.fileno(), self.backend_end.fileno(), self.key,
+                      lambda data: "one", None, QUIET, 1 << 62)
+        self.client.sendall(b"GET\n")
+        *moved, ((kind, key, from_client, error, passed),) = self.serve(self.client_end)
+        self.assertEqual((moved, kind, passed), ([4, 0, 0], "stop", 4))
+        self.assertIsInstance(error, TypeError)
+        self.assertEqual(_receive(self.backend, 4), b"GET\n")
+
     def test_past_its_budget_a_connection_is_handed_back_to_splice(self):
         self.add(framed=False, budget=10)
         self.client.sendall(b"0123456789")

@@ -305,6 +305,23 @@ act_bytes(Pump *self, PyObject *actions, PyObject *kind, Conn *conn, int side,
     return failed;
 }
 
+/* The follower raised (a FramingError, or a bug): the connection stops
+ * skimming, with the exception to say why. */
+static int
+stop(Pump *self, PyObject *actions, Conn *conn, int side)
+{
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyErr_NormalizeException(&type, &value, &traceback);
+    if (traceback != NULL)
+        PyException_SetTraceback(value, traceback);
+    Py_XDECREF(type);
+    Py_XDECREF(traceback);
+    int failed = act(self, actions, str_stop, conn, side, value);
+    Py_XDECREF(value);
+    return failed;
+}
+
 /* One ready socket.  Returns -1 on a Python error (out of memory). */
 static int
 serve_one(Pump *self, Conn *conn, int side, uint32_t events, PyObject *quiet,
@@ -355,29 +372,15 @@ serve_one(Pump *self, Conn *conn, int side, uint32_t events, PyObject *quiet,
         return -1;
     PyObject *count = PyObject_CallOneArg(follow, data);
     Py_DECREF(data);
-    if (count == NULL) {
-        /* The framing cannot follow (FramingError, or a bug): the
-         * connection stops skimming, with the exception to say why. */
-        PyObject *type, *value, *traceback;
-        PyErr_Fetch(&type, &value, &traceback);
-        PyErr_NormalizeException(&type, &value, &traceback);
-        if (traceback != NULL)
-            PyException_SetTraceback(value, traceback);
-        Py_XDECREF(type);
-        Py_XDECREF(traceback);
-        int failed = act(self, actions, str_stop, conn, side, value);
-        Py_XDECREF(value);
-        return failed;
-    }
-    if (side == 0) {
-        long long more = PyLong_AsLongLong(count);
-        Py_DECREF(count);
-        if (more == -1 && PyErr_Occurred())
-            return -1;
-        *calls += more;
-    } else {
+    long long more = 0;
+    if (count != NULL) {
+        if (side == 0)
+            more = PyLong_AsLongLong(count);  /* a TypeError if not an int */
         Py_DECREF(count);
     }
+    if (PyErr_Occurred())
+        return stop(self, actions, conn, side);
+    *calls += more;
     return 0;
 }
 

@@ -14,7 +14,8 @@ connection leaves the pump with the first one:
  - C{"fault"}: the connection's slot is no longer the quiet one; the
    payload is the chunk, read and counted but not sent.
  - C{"partial"}: the peer took part of the chunk; the payload is the rest.
- - C{"stop"}: the follower raised; the payload is the exception.
+ - C{"stop"}: the follower raised, or counted requests with something
+   else than an integer; the payload is the exception.
  - C{"splice"}: the connection passed more bytes than its budget.
 
 An action is C{(kind, key, from_client, payload, passed)}: C{passed} is
@@ -23,6 +24,7 @@ on the others of the same chunk).
 """
 from __future__ import annotations
 
+import operator
 import os
 import select
 from contextlib import suppress
@@ -153,11 +155,10 @@ class PyPump:
                 continue
             try:
                 count = follow(data)
+                if side == 0:
+                    calls += operator.index(count)
             except Exception as e:
                 act("stop", conn, side, e)
-                continue
-            if side == 0:
-                calls += count
         return moved[0], moved[1], calls, actions
 
 
