@@ -3,7 +3,8 @@
 # test modules given as arguments).
 set -eu
 cd "$(dirname "$0")"
-# Real servers the tests start on loopback ports.
-DEBIAN_PACKAGES="redis-server memcached" scripts/ensure-venv.sh test
+# Real servers the tests start on loopback ports; a C compiler and Python's
+# headers, so that the optional C accelerators are built and tested too.
+DEBIAN_PACKAGES="redis-server memcached gcc python3-dev" scripts/ensure-venv.sh test
 [ $# -gt 0 ] || set -- tests
 exec .venv/bin/python -m twisted.trial "$@"

@@ -62,12 +62,20 @@ def ensure_tools(tools: list[str], ctx: Context) -> None:
         raise SystemExit(f"bench: still missing after install.sh: {', '.join(still)}")
 
 
+#: The optional C modules (setup.py); without them the same code runs in Python.
+ACCELERATORS = ("vaurien._skim", "vaurien._http_skim", "vaurien._pump")
+
+
 def accelerator() -> str:
-    """Whether the vaurien the benchmarks run has its C skimmers."""
-    try:
-        importlib.import_module("vaurien._skim")
-    except ImportError:
-        return "not built (pure Python skimmers; see scripts/ensure-venv.sh)"
+    """Whether the vaurien the benchmarks run has its C accelerators."""
+    missing = []
+    for name in ACCELERATORS:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        return f"not built: {', '.join(missing)} (Python instead; see scripts/ensure-venv.sh)"
     return "built"
 
 
