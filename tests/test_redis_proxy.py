@@ -68,6 +68,32 @@ class RedisThroughProxyTests(TestCase):
         self.assertTrue(1_500 < proxy.calls["delay"] < 2_500, proxy.calls)
         self.assertGreater(proxy.calls["dummy"], 5_000)
 
+    async def test_a_dummy_call_behind_a_waiting_one_skips_its_handler(self):
+        """In a pipeline where delayed calls make the others wait their
+        turn, each dummy call is passed on as its handler would pass it,
+        without calling it, and every reply comes back in order."""
+        port, proxy = self.proxy("50:delay", handler_options={"delay": {"sleep": 0.001}})
+        dummy = type(proxy.dummy_slot.handler)
+        called = []
+        passing = dummy.__call__
+
+        def spy(handler, *args):
+            called.append(args)
+            return passing(handler, *args)
+
+        self.patch(dummy, "__call__", spy)
+
+        def run():
+            pipe = self.client(port).pipeline(transaction=False)
+            for _ in range(200):
+                pipe.incr("n")
+            return pipe.execute()
+
+        self.assertEqual(await deferToThread(run), list(range(1, 201)))
+        self.assertGreater(proxy.calls["dummy"], 50)
+        self.assertGreater(proxy.calls["delay"], 50)
+        self.assertEqual(called, [])
+
     async def test_errors_use_the_configured_prefix(self):
         port, _ = self.proxy(
             "100:error", protocol_options={"error_prefix": "READONLY", "error_message": "replica"}
