@@ -1,7 +1,7 @@
 """C{python -m bench [--only NAME ...] [--rounds 3] [--quick] [--out FILE]}.
 
-Runs each benchmark direct, through vaurien and through Twisted's
-portforward, interleaved, for N rounds; prints a table of medians with
+Runs each benchmark direct, through vaurien, through Twisted's
+portforward and through HAProxy, interleaved, for N rounds; prints a table of medians with
 the ratio to direct and the issue's targets, and writes every round's raw
 numbers to a JSON file.
 """
@@ -124,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
           f"rounds {a.rounds}{'  quick' if a.quick else ''}"
           f"{f'  soak {a.minutes} min' if 'soak' in names else ''}  ({facts['duration_s']} s)"
           f"  C accelerator: {facts['accelerator']}")
-    print("medians of interleaved rounds; v/d = vaurien/direct, pf/d = portforward/direct\n")
+    print("medians of interleaved rounds; v/d = vaurien/direct, pf/d = portforward/direct, "
+          "hp/d = haproxy/direct\n")
     print(report.table(metrics))
     notes = [f"- {m['bench']} {m['name']}: {m['note']}" for m in metrics if m.get("note")]
     if notes:

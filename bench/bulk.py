@@ -10,7 +10,7 @@ import json
 
 from bench import processes, report
 
-TOOLS = ["iperf3"]
+TOOLS = ["iperf3", "haproxy"]
 
 
 def iperf(port: int, backend: int, size: str, reverse: bool, timeout: float) -> float:
@@ -37,8 +37,10 @@ def run(ctx) -> list[dict]:
     backend = processes.free_port()
     # The proxies are started before the iperf3 server exists: the readiness
     # check connects to the proxy only, which accepts without a backend.
-    with processes.vaurien(backend, "tcp") as v, processes.portforward(backend) as pf:
-        ports = {"direct": backend, "vaurien": v.port, "portforward": pf.port}
+    with processes.vaurien(backend, "tcp") as v, processes.portforward(backend) as pf, \
+            processes.haproxy(backend) as hp:
+        ports = {"direct": backend, "vaurien": v.port, "portforward": pf.port,
+                 "haproxy": hp.port}
 
         def measure(mode, r):
             for m, rev in ((up, False), (down, True)):
@@ -46,5 +48,5 @@ def run(ctx) -> list[dict]:
                 report.add(m, mode, mbs)
                 ctx.log(f"bulk round {r} {mode} {'down' if rev else 'up'}: {mbs:.0f} MB/s")
 
-        ctx.interleave(["direct", "vaurien", "portforward"], measure)
+        ctx.interleave(["direct", "vaurien", "portforward", "haproxy"], measure)
     return [up, down]

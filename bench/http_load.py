@@ -2,7 +2,8 @@
 
 nginx (Debian's) runs from a generated config in a temp dir: one worker,
 no access log, C{return 200 "hello\\n"}. C{wrk -t2 -c50 -d10s --latency}
-direct, through vaurien and through portforward: req/s, p50 and p99.
+direct, through vaurien, through portforward and through HAProxy (mode
+http): req/s, p50 and p99.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import re
 
 from bench import processes, report
 
-TOOLS = ["wrk", "nginx"]
+TOOLS = ["wrk", "nginx", "haproxy"]
 
 _CONF = """\
 daemon off;
@@ -72,8 +73,10 @@ def run(ctx) -> list[dict]:
         nginx = processes.which("nginx")
         with processes.Process("nginx", [nginx, "-c", conf, "-p", d], backend), \
                 processes.vaurien(backend, "http") as v, \
-                processes.portforward(backend) as pf:
-            ports = {"direct": backend, "vaurien": v.port, "portforward": pf.port}
+                processes.portforward(backend) as pf, \
+                processes.haproxy(backend, "http") as hp:
+            ports = {"direct": backend, "vaurien": v.port, "portforward": pf.port,
+                     "haproxy": hp.port}
 
             def measure(mode, r):
                 res = wrk(ports[mode], seconds)
@@ -87,5 +90,5 @@ def run(ctx) -> list[dict]:
                 ctx.log(f"http round {r} {mode}: {res['rps']:,.0f} req/s p50 {res['p50']:.2f} ms "
                         f"p99 {res['p99']:.2f} ms{bad}")
 
-            ctx.interleave(["direct", "vaurien", "portforward"], measure)
+            ctx.interleave(["direct", "vaurien", "portforward", "haproxy"], measure)
     return [rps, p50, p99]

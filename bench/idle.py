@@ -19,7 +19,7 @@ import time
 
 from bench import processes, report
 
-TOOLS: list[str] = []
+TOOLS = ["haproxy"]
 COUNT = 8000
 
 
@@ -75,7 +75,8 @@ def run(ctx) -> list[dict]:
     with processes.helper("hold") as hold:
 
         def measure(mode, r):
-            start = processes.vaurien if mode == "vaurien" else processes.portforward
+            start = {"vaurien": processes.vaurien, "portforward": processes.portforward,
+                     "haproxy": processes.haproxy}[mode]
             extra = {"extra": ["--timeout", "0"]} if mode == "vaurien" else {}
             with start(hold.port, **extra) as proxy:
                 res = hold_through(proxy, COUNT, 30 if ctx.quick else 60)
@@ -90,7 +91,7 @@ def run(ctx) -> list[dict]:
                     f"(nofile {res['nofile']})")
             time.sleep(1.0)  # let the hold server see the closes
 
-        ctx.interleave(["vaurien", "portforward"], measure)
+        ctx.interleave(["vaurien", "portforward", "haproxy"], measure)
     per["note"] = (f"{COUNT}, not the issue's 10,000: open files are capped at 20,000 per process "
                    "and each proxied connection takes two")
     if short:

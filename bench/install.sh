@@ -9,6 +9,7 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need="$need nginx-
 command -v wrk >/dev/null 2>&1 || need="$need wrk"
 command -v iperf3 >/dev/null 2>&1 || need="$need iperf3"
 command -v memcached >/dev/null 2>&1 || [ -x /usr/bin/memcached ] || need="$need memcached"
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need="$need haproxy"
 if [ -z "$need" ]; then
     echo "bench/install.sh: all tools present"
     exit 0

@@ -11,7 +11,7 @@ import time
 
 from bench import processes, report
 
-TOOLS: list[str] = []
+TOOLS = ["haproxy"]
 PAYLOAD = b"x" * 64
 
 
@@ -56,8 +56,10 @@ def run(ctx) -> list[dict]:
            "p99": report.metric("latency", "round trip p99", "us")}
     with processes.helper("echo") as echo, \
             processes.vaurien(echo.port, "tcp") as v, \
-            processes.portforward(echo.port) as pf:
-        ports = {"direct": echo.port, "vaurien": v.port, "portforward": pf.port}
+            processes.portforward(echo.port) as pf, \
+            processes.haproxy(echo.port) as hp:
+        ports = {"direct": echo.port, "vaurien": v.port, "portforward": pf.port,
+                 "haproxy": hp.port}
         this_round: dict = {}
 
         def measure(mode, r):
@@ -67,9 +69,9 @@ def run(ctx) -> list[dict]:
                 report.add(raw[k], mode, this_round[(r, mode)][k])
             ctx.log(f"latency round {r} {mode}: p50 {this_round[(r, mode)]['p50']:.0f} us")
 
-        ctx.interleave(["direct", "vaurien", "portforward"], measure)
+        ctx.interleave(["direct", "vaurien", "portforward", "haproxy"], measure)
         for r in range(ctx.rounds):
-            for mode in ("vaurien", "portforward"):
+            for mode in ("vaurien",) + report.REFERENCES:
                 for k in added:
                     report.add(added[k], mode, this_round[(r, mode)][k] - this_round[(r, "direct")][k])
     return [raw["p50"], raw["p99"], added["p50"], added["p99"]]

@@ -11,7 +11,7 @@ import time
 
 from bench import processes, report
 
-TOOLS = ["memcached"]
+TOOLS = ["memcached", "haproxy"]
 
 
 def loop(port: int, n: int, deadline_s: float = 60.0) -> float:
@@ -47,8 +47,10 @@ def run(ctx) -> list[dict]:
             "-u", getpass.getuser(), "-m", "64"]
     with processes.Process("memcached", argv, backend), \
             processes.vaurien(backend, "memcache") as v, \
-            processes.portforward(backend) as pf:
-        ports = {"direct": backend, "vaurien": v.port, "portforward": pf.port}
+            processes.portforward(backend) as pf, \
+            processes.haproxy(backend) as hp:
+        ports = {"direct": backend, "vaurien": v.port, "portforward": pf.port,
+                 "haproxy": hp.port}
         loop(backend, 2000)  # warm up memcached
 
         def measure(mode, r):
@@ -56,5 +58,5 @@ def run(ctx) -> list[dict]:
             report.add(ops, mode, x)
             ctx.log(f"memcache round {r} {mode}: {x:,.0f} ops/s")
 
-        ctx.interleave(["direct", "vaurien", "portforward"], measure)
+        ctx.interleave(["direct", "vaurien", "portforward", "haproxy"], measure)
     return [ops]

@@ -85,9 +85,14 @@ class Process:
     """A child process, stopped with SIGTERM then SIGKILL (bounded)."""
 
     def __init__(self, name: str, argv: list[str], port: int | None = None,
-                 ready: bool | str = True, **popen):
+                 ready: bool | str = True, files: tuple[str, ...] = (), **popen):
+        """
+        @param files: paths the process reads (its config), removed when
+            it stops.
+        """
         self.name = name
         self.port = port
+        self.files = list(files)
         self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, **popen)
@@ -124,10 +129,11 @@ class Process:
                 self.proc.kill()
                 self.proc.wait(timeout)
         self.log.close()
-        try:
-            os.unlink(self.log.name)
-        except OSError:
-            pass
+        for path in [self.log.name] + self.files:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
     def __enter__(self):
         return self
@@ -152,6 +158,34 @@ def portforward(backend_port: int, port: int | None = None) -> Process:
     port = port or free_port()
     argv = [sys.executable, "-m", "bench.portforward", str(port), str(backend_port)]
     return Process("portforward", argv, port, cwd=_repo_root())
+
+
+_HAPROXY = """\
+global
+    nbthread 1
+    maxconn 9000
+defaults
+    mode {mode}
+    timeout connect 5s
+    timeout client 10m
+    timeout server 10m
+frontend proxy
+    bind {host}:{port}
+    default_backend backend
+backend backend
+    server only {host}:{backend}
+"""
+
+
+def haproxy(backend_port: int, mode: str = "tcp", port: int | None = None) -> Process:
+    """Start HAProxy from Debian in front of C{backend_port}: one thread,
+    as vaurien runs in one process, in C{mode} tcp or http."""
+    port = port or free_port()
+    fd, conf = tempfile.mkstemp(prefix="bench-haproxy-", suffix=".cfg")
+    with os.fdopen(fd, "w") as f:
+        f.write(_HAPROXY.format(mode=mode, host=HOST, port=port, backend=backend_port))
+    return Process("haproxy", [which("haproxy") or "haproxy", "-db", "-f", conf], port,
+                   files=(conf,))
 
 
 def helper(kind: str, port: int | None = None) -> Process:

@@ -2,7 +2,8 @@
 
 C{redis-benchmark -t ping,set,get -n N -c 50 -P K --csv} against a private
 redis-server, direct, through vaurien (100% dummy), through vaurien with
-C{20:delay,20:error} (delay 0) and through portforward. ops/s per test
+C{20:delay,20:error} (delay 0), through portforward and through HAProxy.
+ops/s per test
 (PING_INLINE, PING_MBULK, SET, GET).
 
 redis-benchmark 7 exits at the first error reply ("We now immediately exit
@@ -23,7 +24,7 @@ import time
 
 from bench import processes, report
 
-TOOLS = ["redis-benchmark", "redis-server"]
+TOOLS = ["redis-benchmark", "redis-server", "haproxy"]
 TESTS = ("PING_INLINE", "PING_MBULK", "SET", "GET")
 FAULTS = "20:delay,20:error"
 #: redis-benchmark reads CONFIG GET at start and exits on an error there,
@@ -106,8 +107,10 @@ def run(ctx) -> list[dict]:
     with processes.Process("redis-server", server, backend), \
             processes.vaurien(backend, "redis") as v, \
             processes.vaurien(backend, "redis", FAULTS, extra=FAULT_OPTIONS) as vf, \
-            processes.portforward(backend) as pf:
-        ports = {"direct": backend, "vaurien": v.port, "faults": vf.port, "portforward": pf.port}
+            processes.portforward(backend) as pf, \
+            processes.haproxy(backend) as hp:
+        ports = {"direct": backend, "vaurien": v.port, "faults": vf.port, "portforward": pf.port,
+                 "haproxy": hp.port}
 
         def measure(mode, r):
             for p in (1, 32):
@@ -117,7 +120,7 @@ def run(ctx) -> list[dict]:
                         report.add(metrics[(p, t, "dummy")], mode, rps.get(t))
                     ctx.log(f"redis round {r} {mode} -P{p}: " +
                             " ".join(f"{t}={rps.get(t, 0):,.0f}" for t in TESTS))
-                if mode != "portforward":
+                if mode not in report.REFERENCES:
                     st = py_load(ports[mode], py_n, p)
                     kind = "faults" if mode == "faults" else "dummy"
                     report.add(metrics[(p, "py", kind)], "direct" if mode == "direct" else "vaurien",
@@ -127,7 +130,7 @@ def run(ctx) -> list[dict]:
                     ctx.log(f"redis round {r} {mode} py client -P{p}: {st['ops_per_s']:,.0f} ops/s "
                             f"({st['errors']} errors of {st['ops']})")
 
-        ctx.interleave(["direct", "vaurien", "faults", "portforward"], measure)
+        ctx.interleave(["direct", "vaurien", "faults", "portforward", "haproxy"], measure)
     return ([metrics[(p, t, "dummy")] for p in (1, 32) for t in TESTS]
             + [metrics[(p, "py", k)] for p in (1, 32) for k in ("dummy", "faults")])
 

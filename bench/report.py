@@ -4,7 +4,8 @@ A metric is a plain dict (so it goes to JSON as is)::
 
     {"bench": "bulk", "name": "client->server", "unit": "MB/s",
      "target": {"text": "ratio >= 0.50", "on": "ratio", "min": 0.5},
-     "rounds": {"direct": [...], "vaurien": [...], "portforward": [...]},
+     "rounds": {"direct": [...], "vaurien": [...], "portforward": [...],
+                "haproxy": [...]},
      "note": "..."}
 
 C{target.on} is C{"ratio"} (vaurien median / direct median) or C{"value"}
@@ -19,7 +20,8 @@ import platform
 import statistics
 import subprocess
 
-MODES = ("direct", "vaurien", "portforward")
+#: The proxies measured beside vaurien: Twisted's bare relay and HAProxy.
+REFERENCES = ("portforward", "haproxy")
 
 
 def metric(bench: str, name: str, unit: str, target: dict | None = None,
@@ -43,7 +45,7 @@ def summarize(m: dict) -> dict:
     med = {mode: median(vals) for mode, vals in m["rounds"].items()}
     d = med.get("direct")
     ratios = {}
-    for mode in ("vaurien", "portforward"):
+    for mode in ("vaurien",) + REFERENCES:
         v = med.get(mode)
         ratios[mode] = (v / d) if (v is not None and d and m.get("show_ratio", True)) else None
     met = None
@@ -70,7 +72,8 @@ def _fmt(x: float | None) -> str:
 
 
 def table(metrics: list[dict]) -> str:
-    head = ["bench", "metric", "unit", "direct", "vaurien", "v/d", "portfwd", "pf/d", "target", "met"]
+    head = ["bench", "metric", "unit", "direct", "vaurien", "v/d", "portfwd", "pf/d",
+            "haproxy", "hp/d", "target", "met"]
     rows = [head]
     for m in metrics:
         s = summarize(m)
@@ -80,11 +83,12 @@ def table(metrics: list[dict]) -> str:
         rows.append([m["bench"], m["name"], m["unit"], _fmt(med.get("direct")),
                      _fmt(med.get("vaurien")), _fmt(r["vaurien"]),
                      _fmt(med.get("portforward")), _fmt(r["portforward"]),
+                     _fmt(med.get("haproxy")), _fmt(r["haproxy"]),
                      t["text"] if t else "", met])
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = []
     for n, row in enumerate(rows):
-        lines.append("  ".join(c.ljust(w) if i < 3 else c.rjust(w) if i < 8 else c.ljust(w)
+        lines.append("  ".join(c.ljust(w) if i < 3 else c.rjust(w) if i < 10 else c.ljust(w)
                                for i, (c, w) in enumerate(zip(row, widths))).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
