@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import socket
 import struct
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import redis
+from twisted.internet import reactor
+from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
@@ -81,6 +85,29 @@ class SkimmingInTheLaneTests(TestCase):
         self.assertEqual(values, list(range(51, 56)))
         self.assertTrue(relay.in_lane)
         self.assertEqual(self.proxy.calls["error"], 1)
+
+    async def test_a_busy_lane_lets_the_reactor_keep_its_timed_calls(self):
+        """The pump waits for the lane's sockets no longer than the
+        reactor's next timed call: one fires while a client keeps the
+        lane busy from a thread (nothing else for the reactor to see)."""
+        sock = self.raw()
+        await self.pinged(sock)
+        stop = threading.Event()
+
+        def keep_busy() -> bool:
+            """Ping until stopped (C{True}), or bounded out (C{False})."""
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                if stop.is_set():
+                    return True
+                sock.sendall(b"PING\r\n")
+                read_reply(sock, b"+PONG\r\n")
+            return False
+
+        busy = deferToThread(keep_busy)
+        await deferLater(reactor, 0.05, stop.set)
+        self.assertTrue(await busy)
+        self.assertTrue(self.relay_of(sock).in_lane)
 
     async def test_counters_follow_the_lane(self):
         client = await deferToThread(self.client)
@@ -253,7 +280,7 @@ class _ResettingPump:
     def __getattr__(self, name):
         return getattr(self._pump, name)
 
-    def serve(self, quiet, batch):
+    def serve(self, quiet, batch, outer, wait):
         passed = self._pump.remove(self._relay.client.transport.fileno())
         self.serve = self._pump.serve
         return 0, 0, 0, [("failed", self._relay, True, "Connection reset by peer", passed)]

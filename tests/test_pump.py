@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import select
 import socket
+import threading
 import weakref
 
 from twisted.trial.unittest import SkipTest, TestCase
@@ -46,6 +47,24 @@ def _receive(sock: socket.socket, size: int) -> bytes:
             break
         data += sock.recv(size - len(data))
     return data
+
+
+def _meanwhile(test: TestCase, steps, fallback) -> threading.Event:
+    """Run C{steps} in a thread while the test's pump waits; unless the
+    returned event is set within 5 s, run C{fallback} too, to end a wait
+    that should have ended (the test then sees what it did)."""
+    done = threading.Event()
+
+    def run():
+        steps()
+        if not done.wait(5):
+            fallback()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    test.addCleanup(thread.join)
+    test.addCleanup(done.set)
+    return done
 
 
 class PyPumpTests(TestCase):
@@ -221,6 +240,76 @@ class PyPumpTests(TestCase):
         # The sockets are the owner's: still open and working.
         self.client.sendall(b"x")
         self.assertEqual(_receive(self.client_end, 1), b"x")
+
+    def nest(self, holds_pump: bool = True) -> tuple[select.epoll, socket.socket]:
+        """An outer epoll set, holding the pump's as the reactor's does, and
+        a socket whose peer stands for the outer set's other work."""
+        outer = select.epoll()
+        self.addCleanup(outer.close)
+        if holds_pump:
+            outer.register(self.pump.fileno(), select.EPOLLIN)
+        work, work_end = socket.socketpair()
+        for sock in (work, work_end):
+            self.addCleanup(sock.close)
+        outer.register(work_end.fileno(), select.EPOLLIN)
+        return outer, work
+
+    def assertBackInOuterSet(self, outer: select.epoll) -> None:
+        """The pump's set is in the outer one again, as a reader."""
+        self.client.sendall(b"more\n")
+        self.assertIn(self.pump.fileno(), [fd for fd, _ in outer.poll(5)])
+
+    def serve_waiting(self, outer: select.epoll, wait: int, steps, fallback) -> tuple:
+        """Serve a first request, letting the pump wait up to C{wait} ms
+        while C{steps} run in a thread (and C{fallback} after 5 s)."""
+        self.add()
+        self.client.sendall(b"GET a\n")
+        done = _meanwhile(self, steps, fallback)
+        _ready(self.client_end)
+        try:
+            return self.pump.serve(QUIET, 64, outer.fileno(), wait)
+        finally:
+            done.set()
+
+    def test_waiting_it_serves_chunks_until_the_outer_set_has_work(self):
+        outer, work = self.nest()
+
+        def steps():
+            _receive(self.backend, 6)
+            self.client.sendall(b"GET b\n")  # while the pump waits
+            _receive(self.backend, 6)
+            work.sendall(b"!")
+        moved = self.serve_waiting(outer, -1, steps, lambda: self.client.shutdown(socket.SHUT_WR))
+        self.assertEqual(moved, (12, 0, 2, []))
+        self.assertEqual(self.seen, [("request", b"GET a\n"), ("request", b"GET b\n")])
+        self.assertBackInOuterSet(outer)
+
+    def test_an_action_ends_the_wait(self):
+        outer, work = self.nest()
+
+        def steps():
+            _receive(self.backend, 6)
+            self.client.shutdown(socket.SHUT_WR)
+        moved = self.serve_waiting(outer, -1, steps, lambda: work.sendall(b"!"))
+        self.assertEqual(moved, (6, 0, 1, [("end", self.key, True, None, 6)]))
+        self.assertEqual(len(self.pump), 0)
+        with self.assertRaises(FileExistsError):  # back in the outer set
+            outer.register(self.pump.fileno(), select.EPOLLIN)
+
+    def test_the_wait_ends_at_its_limit(self):
+        outer, work = self.nest()
+        moved = self.serve_waiting(outer, 20, lambda: None,
+                                   lambda: self.client.shutdown(socket.SHUT_WR))
+        self.assertEqual(moved, (6, 0, 1, []))
+        self.assertEqual(outer.poll(0), [])
+        self.assertBackInOuterSet(outer)
+
+    def test_no_wait_in_a_set_that_does_not_hold_the_pump(self):
+        outer, work = self.nest(holds_pump=False)
+        moved = self.serve_waiting(outer, -1, lambda: None,
+                                   lambda: self.client.shutdown(socket.SHUT_WR))
+        self.assertEqual(moved, (6, 0, 1, []))
+        outer.register(self.pump.fileno(), select.EPOLLIN)  # it was not taken in
 
 
 class CPumpTests(PyPumpTests):

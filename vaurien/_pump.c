@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TROUBLE (EPOLLRDHUP | EPOLLHUP | EPOLLERR)
@@ -384,12 +385,118 @@ serve_one(Pump *self, Conn *conn, int side, uint32_t events, PyObject *quiet,
     return 0;
 }
 
+/* Serve the first n of self->events.  The outer set's descriptor, when
+ * among them, is not served: *outer_ready notes it.  Returns -1 on a
+ * Python error (out of memory). */
+static int
+serve_events(Pump *self, int n, int outer, PyObject *quiet, PyObject *actions,
+             long long *moved, long long *calls, int *outer_ready)
+{
+    for (int i = 0; i < n; i++) {
+        int fd = self->events[i].data.fd;
+        if (fd == outer) {
+            *outer_ready = 1;
+            continue;
+        }
+        Conn *conn = lookup(self, fd);
+        if (conn == NULL)
+            continue;  /* it left in this turn */
+        int side = conn->fds[0] == fd ? 0 : 1;
+        self->serving = conn;  /* a follower may call back into the pump */
+        int failed = serve_one(self, conn, side, self->events[i].events, quiet,
+                               actions, moved, calls);
+        self->serving = NULL;
+        if (conn->dropped)
+            conn_free(conn);
+        if (failed < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Swap the nesting of this set and the outer one: inward, this set leaves
+ * the outer one and takes it in (epoll refuses a loop); outward, back as
+ * it was, as a reader.  Inward returns -1 when this set is not in the
+ * outer one, with nothing changed. */
+static int
+nest(Pump *self, int outer, int inward)
+{
+    struct epoll_event event = {.events = EPOLLIN};
+    int from = inward ? outer : self->epfd, into = inward ? self->epfd : outer;
+    int moving = inward ? self->epfd : outer, staying = inward ? outer : self->epfd;
+    if (epoll_ctl(from, EPOLL_CTL_DEL, moving, NULL) < 0)
+        return -1;
+    event.data.fd = staying;
+    if (epoll_ctl(into, EPOLL_CTL_ADD, staying, &event) == 0)
+        return 0;
+    int error = errno;
+    event.data.fd = moving;
+    epoll_ctl(from, EPOLL_CTL_ADD, moving, &event);  /* undo */
+    errno = error;
+    return -1;
+}
+
+/* Milliseconds left of a wait of `wait` begun at `start`, rounded up. */
+static int
+left_of(const struct timespec *start, int wait)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long spent_us = (now.tv_sec - start->tv_sec) * 1000000LL
+        + (now.tv_nsec - start->tv_nsec) / 1000;
+    long long left = wait - spent_us / 1000;
+    return left > 0 ? (int)left : 0;
+}
+
+/* After a first round: wait here, the GIL released, for more of this
+ * set's sockets, until `wait` ms are spent (-1: no limit), an action is
+ * due, or the outer set has something else ready.  Returns -1 with a
+ * Python error set. */
+static int
+serve_waiting(Pump *self, int outer, int wait, int batch, PyObject *quiet,
+              PyObject *actions, long long *moved, long long *calls)
+{
+    if (nest(self, outer, 1) < 0)
+        return 0;  /* not in the outer set: nothing to wait in */
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int outer_ready = 0, failed = 0, error = 0;
+    while (!outer_ready && PyList_GET_SIZE(actions) == 0 && self->count > 0) {
+        int timeout = wait < 0 ? -1 : left_of(&start, wait);
+        if (timeout == 0)
+            break;
+        int ready;
+        Py_BEGIN_ALLOW_THREADS
+        ready = epoll_wait(self->epfd, self->events, batch, timeout);
+        Py_END_ALLOW_THREADS
+        if (ready <= 0) {
+            if (ready < 0 && errno != EINTR)  /* EINTR: a signal for Python */
+                error = errno;
+            break;
+        }
+        if (serve_events(self, ready, outer, quiet, actions, moved, calls, &outer_ready) < 0) {
+            failed = 1;
+            break;
+        }
+    }
+    if (nest(self, outer, 0) < 0 && !failed) {
+        PyErr_SetFromErrno(PyExc_OSError);
+        return -1;
+    }
+    if (error && !failed) {
+        errno = error;
+        PyErr_SetFromErrno(PyExc_OSError);
+        return -1;
+    }
+    return failed ? -1 : 0;
+}
+
 static PyObject *
 Pump_serve(Pump *self, PyObject *args)
 {
     PyObject *quiet;
-    int batch;
-    if (!PyArg_ParseTuple(args, "Oi", &quiet, &batch))
+    int batch, outer = -1, wait = 0;
+    if (!PyArg_ParseTuple(args, "Oi|ii", &quiet, &batch, &outer, &wait))
         return NULL;
     if (self->epfd < 0) {
         PyErr_SetString(PyExc_ValueError, "the pump is closed");
@@ -414,22 +521,12 @@ Pump_serve(Pump *self, PyObject *args)
     if (actions == NULL)
         return NULL;
     long long moved[2] = {0, 0}, calls = 0;
-    for (int i = 0; i < ready; i++) {
-        int fd = self->events[i].data.fd;
-        Conn *conn = lookup(self, fd);
-        if (conn == NULL)
-            continue;  /* it left in this turn */
-        int side = conn->fds[0] == fd ? 0 : 1;
-        self->serving = conn;  /* a follower may call back into the pump */
-        int failed = serve_one(self, conn, side, self->events[i].events, quiet,
-                               actions, moved, &calls);
-        self->serving = NULL;
-        if (conn->dropped)
-            conn_free(conn);
-        if (failed < 0) {
-            Py_DECREF(actions);
-            return NULL;
-        }
+    int outer_ready = 0;
+    if (serve_events(self, ready, -1, quiet, actions, moved, &calls, &outer_ready) < 0
+        || (outer >= 0 && wait != 0 && PyList_GET_SIZE(actions) == 0
+            && serve_waiting(self, outer, wait, batch, quiet, actions, moved, &calls) < 0)) {
+        Py_DECREF(actions);
+        return NULL;
     }
     return Py_BuildValue("(LLLN)", moved[0], moved[1], calls, actions);
 }
@@ -441,7 +538,7 @@ static PyMethodDef Pump_methods[] = {
     {"remove", (PyCFunction)Pump_remove, METH_O,
      "remove(fd) -> bytes the connection passed, or None if not here"},
     {"serve", (PyCFunction)Pump_serve, METH_VARARGS,
-     "serve(quiet, batch) -> (to_backend, to_client, calls, actions)"},
+     "serve(quiet, batch, outer=-1, wait=0) -> (to_backend, to_client, calls, actions)"},
     {"close", (PyCFunction)Pump_close, METH_NOARGS, "Drop every connection, close the set."},
     {NULL}
 };

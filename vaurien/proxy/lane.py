@@ -15,9 +15,16 @@ ordinary hands it back to its transports at once: an end of stream or an
 error (which the transports then see themselves), a peer that cannot
 take a whole chunk (the rest is written the usual way), a framing error,
 handlers that changed, a tcp connection ready for C{splice}.
+
+On Twisted's epoll reactor, the pump also waits for its sockets in
+place of the reactor while nothing else is ready there, up to the
+reactor's next timed call: a busy lane runs no turn of the reactor
+between its chunks.
 """
 from __future__ import annotations
 
+import math
+import select
 from typing import Any
 
 from twisted.internet.error import ConnectionLost
@@ -45,6 +52,7 @@ class Lane:
         self.proxy = proxy
         self._pump: Any = None  # a pump, while the lane holds connections
         self._members: dict[Any, tuple[Any, Any]] = {}  # relay -> transports
+        self._outer = _epoll_fd(proxy.reactor)
 
     def __len__(self) -> int:
         """How many connections are in the lane."""
@@ -104,12 +112,22 @@ class Lane:
         for relay in list(self._members):
             self.leave(relay)
 
+    def _wait(self) -> int:
+        """How long the pump may wait for its sockets, in ms (C{-1}: no
+        limit): until the reactor's next timed call."""
+        reactor = self.proxy.reactor
+        if self._outer < 0 or not reactor.running:
+            return 0
+        left = reactor.timeout()
+        return -1 if left is None else math.ceil(left * 1000)
+
     def doRead(self) -> None:
         """Serve every socket that is ready; then what the pump could not
         do, in order."""
         proxy = self.proxy
         quiet = proxy.quiet_slot
-        to_backend, to_client, calls, actions = self._pump.serve(quiet, _BATCH)
+        to_backend, to_client, calls, actions = self._pump.serve(
+            quiet, _BATCH, self._outer, self._wait())
         proxy.bytes_to_backend += to_backend
         proxy.bytes_to_client += to_client
         if calls:
@@ -131,3 +149,10 @@ class Lane:
                 relay.stop_skimming(str(payload))
             elif kind == "splice":
                 relay.try_splice()
+
+
+def _epoll_fd(reactor: Any) -> int:
+    """The descriptor of C{reactor}'s epoll set (Twisted's epoll reactor
+    keeps it as C{_poller}), or C{-1} for any other reactor."""
+    poller = getattr(reactor, "_poller", None)
+    return poller.fileno() if isinstance(poller, select.epoll) else -1

@@ -21,12 +21,21 @@ connection leaves the pump with the first one:
 An action is C{(kind, key, from_client, payload, passed)}: C{passed} is
 the bytes the connection passed in the pump, on its first action (C{0}
 on the others of the same chunk).
+
+Given the I{outer} epoll set that holds the pump's own (the reactor's),
+the pump may I{wait} in C{serve}: once the ready sockets are served, it
+takes the outer set into its own in its place (epoll refuses a loop) and
+keeps serving its sockets as they become ready, until the time allowed
+is spent, an action is due, or the outer set has anything ready; then
+the sets are nested back as they were. While only the pump's sockets
+are busy, no turn of the reactor runs between their chunks.
 """
 from __future__ import annotations
 
 import operator
 import os
 import select
+import time
 from contextlib import suppress
 from typing import Any
 
@@ -99,15 +108,63 @@ class PyPump:
         self._count = 0
         self._poll.close()
 
-    def serve(self, quiet: Any, batch: int) -> tuple[int, int, int, list]:
-        """Serve up to C{batch} ready sockets.
+    def serve(self, quiet: Any, batch: int, outer: int = -1,
+              wait: int = 0) -> tuple[int, int, int, list]:
+        """Serve up to C{batch} ready sockets; then, given the C{outer}
+        set's descriptor, wait up to C{wait} ms (C{-1}: no limit) serving
+        more as they become ready (see the module's docstring).
 
         @return: C{(to_backend, to_client, calls, actions)}: the bytes read
             each way, the requests the followers counted, the actions.
         """
         moved = [0, 0]
-        calls = 0
         actions: list = []
+        calls = self._serve_events(self._poll.poll(0, batch), quiet, moved, actions)
+        handle = self._nest(outer) if outer >= 0 and wait and not actions else None
+        if handle is not None:
+            deadline = time.monotonic() + wait / 1000
+            try:
+                while self._count and not actions:
+                    timeout = -1 if wait < 0 else deadline - time.monotonic()
+                    if wait > 0 and timeout <= 0:
+                        break
+                    events = self._poll.poll(timeout, batch)
+                    if not events:
+                        break
+                    calls += self._serve_events(events, quiet, moved, actions)
+                    if any(fd == outer for fd, _ in events):
+                        break
+            finally:
+                self._unnest(outer, handle)
+        return moved[0], moved[1], calls, actions
+
+    def _nest(self, outer: int) -> select.epoll | None:
+        """Take the outer set into the pump's, in place of the pump's in
+        it: a handle on the outer set, or C{None} (nothing changed) if the
+        pump's is not in it."""
+        handle = select.epoll.fromfd(os.dup(outer))
+        try:
+            handle.unregister(self._poll.fileno())
+        except OSError:
+            handle.close()
+            return None
+        try:
+            self._poll.register(outer, select.EPOLLIN)
+        except OSError:
+            handle.register(self._poll.fileno(), select.EPOLLIN)  # undo
+            handle.close()
+            raise
+        return handle
+
+    def _unnest(self, outer: int, handle: select.epoll) -> None:
+        """Nest the sets back: the pump's in the outer one, as a reader."""
+        self._poll.unregister(outer)
+        handle.register(self._poll.fileno(), select.EPOLLIN)
+        handle.close()
+
+    def _serve_events(self, events: list, quiet: Any, moved: list, actions: list) -> int:
+        """Serve ready sockets; the requests the followers counted."""
+        calls = 0
         by_fd = self._by_fd
         size = self._read_size
 
@@ -118,10 +175,10 @@ class PyPump:
                 passed = conn.passed
             actions.append((kind, conn.key, side == 0, payload, passed))
 
-        for fd, events in self._poll.poll(0, batch):
+        for fd, events in events:
             held = by_fd.get(fd)
             if held is None:
-                continue  # it left in this turn
+                continue  # it left in this turn, or the outer set
             conn, side = held
             if events & _TROUBLE:
                 act("end", conn, side)
@@ -159,7 +216,7 @@ class PyPump:
                     calls += operator.index(count)
             except Exception as e:
                 act("stop", conn, side, e)
-        return moved[0], moved[1], calls, actions
+        return calls
 
 
 try:
