@@ -4,15 +4,17 @@ to their transports for anything out of the ordinary, with every byte
 kept."""
 from __future__ import annotations
 
+import select
 import socket
 import struct
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import redis
 from twisted.internet import reactor
-from twisted.internet.task import deferLater
+from twisted.internet.task import Clock, deferLater
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
@@ -202,6 +204,31 @@ class SkimmingInTheLaneTests(TestCase):
         self.proxy.stop()
         self.assertEqual(len(self.lane), 0)
         self.assertEqual(await deferToThread(sock.recv, 10), b"")
+
+
+class _FarReactor:
+    """An epoll reactor whose next timed call is as far away as Twisted's
+    own C{timeout} ever says (about 25 days)."""
+
+    running = True
+
+    def __init__(self):
+        self._poller = select.epoll()
+
+    def timeout(self) -> float:
+        return 2**31 / 1000
+
+
+class LaneWaitTests(TestCase):
+    """How long the lane lets the pump wait."""
+
+    def test_a_timed_call_weeks_away_still_fits_epoll_wait(self):
+        reactor = _FarReactor()
+        self.addCleanup(reactor._poller.close)
+        self.assertEqual(lane.Lane(SimpleNamespace(reactor=reactor))._wait(), 2**31 - 1)
+
+    def test_no_wait_on_a_reactor_without_an_epoll_set(self):
+        self.assertEqual(lane.Lane(SimpleNamespace(reactor=Clock()))._wait(), 0)
 
 
 class JoinedTcpInTheLaneTests(TestCase):

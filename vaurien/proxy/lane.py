@@ -40,6 +40,9 @@ from vaurien.proxy.splice import unsent_bytes
 #: Most sockets served per turn of the reactor.
 _BATCH = 512
 
+#: The longest wait the pump takes, in ms (epoll_wait's timeout is an int).
+_LONGEST_WAIT = 2**31 - 1
+
 
 @implementer(IReadDescriptor)
 class Lane:
@@ -119,7 +122,7 @@ class Lane:
         if self._outer < 0 or not reactor.running:
             return 0
         left = reactor.timeout()
-        return -1 if left is None else math.ceil(left * 1000)
+        return -1 if left is None else min(math.ceil(left * 1000), _LONGEST_WAIT)
 
     def doRead(self) -> None:
         """Serve every socket that is ready; then what the pump could not

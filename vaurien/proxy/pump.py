@@ -175,12 +175,12 @@ class PyPump:
                 passed = conn.passed
             actions.append((kind, conn.key, side == 0, payload, passed))
 
-        for fd, events in events:
+        for fd, flags in events:
             held = by_fd.get(fd)
             if held is None:
                 continue  # it left in this turn, or the outer set
             conn, side = held
-            if events & _TROUBLE:
+            if flags & _TROUBLE:
                 act("end", conn, side)
                 continue
             try:
