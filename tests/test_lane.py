@@ -223,9 +223,9 @@ class LaneWaitTests(TestCase):
     """How long the lane lets the pump wait."""
 
     def test_a_timed_call_weeks_away_still_fits_epoll_wait(self):
-        reactor = _FarReactor()
-        self.addCleanup(reactor._poller.close)
-        self.assertEqual(lane.Lane(SimpleNamespace(reactor=reactor))._wait(), 2**31 - 1)
+        far = _FarReactor()
+        self.addCleanup(far._poller.close)
+        self.assertEqual(lane.Lane(SimpleNamespace(reactor=far))._wait(), 2**31 - 1)
 
     def test_no_wait_on_a_reactor_without_an_epoll_set(self):
         self.assertEqual(lane.Lane(SimpleNamespace(reactor=Clock()))._wait(), 0)

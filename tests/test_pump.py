@@ -297,7 +297,7 @@ class PyPumpTests(TestCase):
             outer.register(self.pump.fileno(), select.EPOLLIN)
 
     def test_the_wait_ends_at_its_limit(self):
-        outer, work = self.nest()
+        outer, _ = self.nest()
         moved = self.serve_waiting(outer, 20, lambda: None,
                                    lambda: self.client.shutdown(socket.SHUT_WR))
         self.assertEqual(moved, (6, 0, 1, []))
@@ -305,7 +305,7 @@ class PyPumpTests(TestCase):
         self.assertBackInOuterSet(outer)
 
     def test_no_wait_in_a_set_that_does_not_hold_the_pump(self):
-        outer, work = self.nest(holds_pump=False)
+        outer, _ = self.nest(holds_pump=False)
         moved = self.serve_waiting(outer, -1, lambda: None,
                                    lambda: self.client.shutdown(socket.SHUT_WR))
         self.assertEqual(moved, (6, 0, 1, []))
