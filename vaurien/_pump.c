@@ -414,24 +414,21 @@ serve_events(Pump *self, int n, int outer, PyObject *quiet, PyObject *actions,
     return 0;
 }
 
-/* Swap the nesting of this set and the outer one: inward, this set leaves
- * the outer one and takes it in (epoll refuses a loop); outward, back as
- * it was, as a reader.  Inward returns -1 when this set is not in the
- * outer one, with nothing changed. */
+/* Take `leaving` out of the epoll set `from`, then put `entering` in the
+ * set `into`, as a reader; the first step is undone if the second fails.
+ * Returns -1 (errno set) if either fails. */
 static int
-nest(Pump *self, int outer, int inward)
+swap_nesting(int from, int leaving, int into, int entering)
 {
     struct epoll_event event = {.events = EPOLLIN};
-    int from = inward ? outer : self->epfd, into = inward ? self->epfd : outer;
-    int moving = inward ? self->epfd : outer, staying = inward ? outer : self->epfd;
-    if (epoll_ctl(from, EPOLL_CTL_DEL, moving, NULL) < 0)
+    if (epoll_ctl(from, EPOLL_CTL_DEL, leaving, NULL) < 0)
         return -1;
-    event.data.fd = staying;
-    if (epoll_ctl(into, EPOLL_CTL_ADD, staying, &event) == 0)
+    event.data.fd = entering;
+    if (epoll_ctl(into, EPOLL_CTL_ADD, entering, &event) == 0)
         return 0;
     int error = errno;
-    event.data.fd = moving;
-    epoll_ctl(from, EPOLL_CTL_ADD, moving, &event);  /* undo */
+    event.data.fd = leaving;
+    epoll_ctl(from, EPOLL_CTL_ADD, leaving, &event);
     errno = error;
     return -1;
 }
@@ -456,7 +453,8 @@ static int
 serve_waiting(Pump *self, int outer, int wait, int batch, PyObject *quiet,
               PyObject *actions, long long *moved, long long *calls)
 {
-    if (nest(self, outer, 1) < 0)
+    /* This set leaves the outer one and takes it in (epoll refuses a loop). */
+    if (swap_nesting(outer, self->epfd, self->epfd, outer) < 0)
         return 0;  /* not in the outer set: nothing to wait in */
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
@@ -479,7 +477,7 @@ serve_waiting(Pump *self, int outer, int wait, int batch, PyObject *quiet,
             break;
         }
     }
-    if (nest(self, outer, 0) < 0 && !failed) {
+    if (swap_nesting(self->epfd, outer, outer, self->epfd) < 0 && !failed) {  /* back */
         PyErr_SetFromErrno(PyExc_OSError);
         return -1;
     }
