@@ -158,9 +158,11 @@ class PyPump:
 
     def _unnest(self, outer: int, handle: select.epoll) -> None:
         """Nest the sets back: the pump's in the outer one, as a reader."""
-        self._poll.unregister(outer)
-        handle.register(self._poll.fileno(), select.EPOLLIN)
-        handle.close()
+        try:
+            self._poll.unregister(outer)
+            handle.register(self._poll.fileno(), select.EPOLLIN)
+        finally:
+            handle.close()
 
     def _serve_events(self, events: list, quiet: Any, moved: list, actions: list) -> int:
         """Serve ready sockets; the requests the followers counted."""
