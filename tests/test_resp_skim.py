@@ -70,50 +70,26 @@ class SkimmerTests(SynchronousTestCase):
         self.assertEqual(resp_scan.skim_plain_replies(b"+" + b"a" * 20 + b"\r\n", 100, 10), (0, 0))
 
 
-def _skim(framing: RedisFraming, requests: list[bytes], replies: list[bytes]) -> int:
-    count = 0
-    for chunk in requests:
-        count += framing.skim_requests(chunk)
-    for chunk in replies:
-        framing.skim_replies(chunk)
-    return count
+class _FollowingTests:
+    """L{RedisFraming} follows a connection it does not cut: the tests
+    that hold for both ways of showing it the chunks."""
 
+    def requests_of(self, framing: RedisFraming):
+        """What follows C{framing}'s requests in these tests."""
+        return framing.skim_requests
 
-class RedisSkimmingTests(SynchronousTestCase):
-    """L{RedisFraming} follows a connection it does not cut."""
-
-    def test_interface(self) -> None:
-        verifyObject(ISkimming, RedisFraming())
-
-    @_SETTINGS
-    @given(_requests, st.lists(_reply, max_size=8), st.data())
-    def test_any_split(self, requests, replies, data) -> None:
-        """However the streams are cut, every request is counted, and the
-        framing rests once each answer is in, and not before."""
-        # Watched commands change the stream: they have tests of their own.
-        requests = [r for r, command in requests if command not in resp_scan.WATCHED]
-        requests = requests or [_array([b"PING"])]
-        answers = [r for r, push in replies if not push]
-        answers = (answers * len(requests))[: len(requests)] or [b"+OK\r\n"] * len(requests)
-        up, down = b"".join(requests), b"".join(answers)
-        framing = RedisFraming()
-        cut = data.draw(st.lists(st.integers(0, len(up)), max_size=6))
-        self.assertEqual(_skim(framing, _split(up, cut), []), len(requests))
-        self.assertFalse(framing.resting)
-        consumed = 0
-        for chunk in _split(down, data.draw(st.lists(st.integers(0, len(down)), max_size=6))):
-            framing.skim_replies(chunk)
-            consumed += len(chunk)
-            self.assertEqual(framing.resting, consumed == len(down))
+    def replies_of(self, framing: RedisFraming):
+        """What follows C{framing}'s replies in these tests."""
+        return framing.skim_replies
 
     def test_rests_between_exchanges(self) -> None:
         framing = RedisFraming()
-        framing.skim_requests(_array([b"GET", b"k"]) + _array([b"SET", b"k", b"v"])[:9])
+        self.requests_of(framing)(_array([b"GET", b"k"]) + _array([b"SET", b"k", b"v"])[:9])
         self.assertFalse(framing.resting)
-        framing.skim_requests(_array([b"SET", b"k", b"v"])[9:])
-        framing.skim_replies(b"$1\r\nv\r\n+O")
+        self.requests_of(framing)(_array([b"SET", b"k", b"v"])[9:])
+        self.replies_of(framing)(b"$1\r\nv\r\n+O")
         self.assertFalse(framing.resting)
-        framing.skim_replies(b"K\r\n")
+        self.replies_of(framing)(b"K\r\n")
         self.assertTrue(framing.resting)
         # Cutting frames takes over from there.
         self.assertEqual([f.command for f in framing.feed_requests(_array([b"GET", b"k"]))],
@@ -125,26 +101,50 @@ class RedisSkimmingTests(SynchronousTestCase):
         stream = (_array([b"CLIENT", b"REPLY", b"OFF"]) + _array([b"SET", b"a", b"1"])
                   + _array([b"client", b"reply", b"on"]) + _array([b"CLIENT", b"REPLY", b"SKIP"])
                   + _array([b"INCR", b"n"]) + _array([b"GET", b"a"]))
-        self.assertEqual(framing.skim_requests(stream), 6)
-        framing.skim_replies(b"+OK\r\n")  # CLIENT REPLY ON
+        self.assertEqual(self.requests_of(framing)(stream), 6)
+        self.replies_of(framing)(b"+OK\r\n")  # CLIENT REPLY ON
         self.assertFalse(framing.resting)
-        framing.skim_replies(b"$1\r\n1\r\n")  # GET a
+        self.replies_of(framing)(b"$1\r\n1\r\n")  # GET a
+        self.assertTrue(framing.resting)
+
+    def test_client_reply_off_across_chunks(self) -> None:
+        """A silenced request in a later chunk than CLIENT REPLY OFF awaits
+        no reply either."""
+        framing = RedisFraming()
+        chunks = [_array([b"CLIENT", b"REPLY", b"OFF"]), _array([b"SET", b"a", b"1"]),
+                  _array([b"CLIENT", b"REPLY", b"ON"]), _array([b"GET", b"a"])]
+        self.assertEqual(sum(map(self.requests_of(framing), chunks)), 4)
+        self.replies_of(framing)(b"+OK\r\n")  # CLIENT REPLY ON
+        self.assertFalse(framing.resting)
+        self.replies_of(framing)(b"$1\r\n1\r\n")  # GET a
+        self.assertTrue(framing.resting)
+
+    def test_payloads_that_look_like_frames(self) -> None:
+        """A chunk inside a frame in progress is not taken for frames of
+        its own, however it looks."""
+        framing = RedisFraming()
+        chunks = [b"*1\r\n$6\r\n", b"PING\r\n", b"\r\n", b"*1\r\n$4\r\nPING\r\n"]
+        self.assertEqual(sum(map(self.requests_of(framing), chunks)), 2)
+        for chunk in (b"$7\r\n", b"$1\r\nx\r\n", b"\r\n"):
+            self.replies_of(framing)(chunk)
+        self.assertFalse(framing.resting)
+        self.replies_of(framing)(b"+PONG\r\n")
         self.assertTrue(framing.resting)
 
     def test_pushes_answer_nothing(self) -> None:
         framing = RedisFraming()
-        framing.skim_requests(_array([b"GET", b"k"]))
-        framing.skim_replies(b">2\r\n$4\r\ninfo\r\n$1\r\nx\r\n")
+        self.requests_of(framing)(_array([b"GET", b"k"]))
+        self.replies_of(framing)(b">2\r\n$4\r\ninfo\r\n$1\r\nx\r\n")
         self.assertFalse(framing.resting)
-        framing.skim_replies(b"_\r\n")
+        self.replies_of(framing)(b"_\r\n")
         self.assertTrue(framing.resting)
 
     def test_tunnel_commands_stop_skimming(self) -> None:
         for command in (b"subscribe", b"PSUBSCRIBE", b"SSubscribe"):
             with self.assertRaises(FramingError):
-                RedisFraming().skim_requests(_array([command, b"c"]))
+                self.requests_of(RedisFraming())(_array([command, b"c"]))
         with self.assertRaises(FramingError):
-            RedisFraming().skim_requests(b"MONITOR\r\n")
+            self.requests_of(RedisFraming())(b"MONITOR\r\n")
 
     def test_requests_before_a_tunnel_command_are_counted(self) -> None:
         """The chunk's earlier requests count; following stops at the next
@@ -152,18 +152,92 @@ class RedisSkimmingTests(SynchronousTestCase):
         for after in ("requests", "replies"):
             framing = RedisFraming()
             chunk = _array([b"GET", b"k"]) + b"PING\r\n" + _array([b"SUBSCRIBE", b"c"])
-            self.assertEqual(framing.skim_requests(chunk), 2)
+            self.assertEqual(self.requests_of(framing)(chunk), 2)
             self.assertFalse(framing.resting)
             with self.assertRaises(FramingError):
                 if after == "requests":
-                    framing.skim_requests(b"PING\r\n")
+                    self.requests_of(framing)(b"PING\r\n")
                 else:
-                    framing.skim_replies(b"$-1\r\n+PONG\r\n")
+                    self.replies_of(framing)(b"$-1\r\n+PONG\r\n")
 
     def test_reply_to_no_request(self) -> None:
         with self.assertRaises(FramingError):
-            RedisFraming().skim_replies(b"+OK\r\n")
+            self.replies_of(RedisFraming())(b"+OK\r\n")
 
     def test_malformed(self) -> None:
         with self.assertRaises(FramingError):
-            RedisFraming().skim_requests(b"*abc\r\n")
+            self.requests_of(RedisFraming())(b"*abc\r\n")
+
+
+
+def _both_ways():
+    """Two new framings, each with what follows it: its own methods, and
+    its followers."""
+    framing, followed = RedisFraming(), RedisFraming()
+    return [(framing, (framing.skim_requests, framing.skim_replies)),
+            (followed, followed.followers())]
+
+
+class RedisSkimmingTests(_FollowingTests, SynchronousTestCase):
+    """Through L{RedisFraming.skim_requests} and L{RedisFraming.skim_replies}."""
+
+    def test_interface(self) -> None:
+        verifyObject(ISkimming, RedisFraming())
+
+    @_SETTINGS
+    @given(_requests, st.lists(_reply, max_size=8), st.data())
+    def test_any_split(self, requests, replies, data) -> None:
+        """However the streams are cut, every request is counted, and the
+        framing rests once each answer is in, and not before: through its
+        own methods and through its followers."""
+        # Watched commands change the stream: they have tests of their own.
+        requests = [r for r, command in requests if command not in resp_scan.WATCHED]
+        requests = requests or [_array([b"PING"])]
+        answers = [r for r, push in replies if not push]
+        answers = (answers * len(requests))[: len(requests)] or [b"+OK\r\n"] * len(requests)
+        up, down = b"".join(requests), b"".join(answers)
+        up_cut = data.draw(st.lists(st.integers(0, len(up)), max_size=6))
+        down_cut = data.draw(st.lists(st.integers(0, len(down)), max_size=6))
+        for framing, (follow_requests, follow_replies) in _both_ways():
+            self.assertEqual(sum(map(follow_requests, _split(up, up_cut))), len(requests))
+            self.assertFalse(framing.resting)
+            consumed = 0
+            for chunk in _split(down, down_cut):
+                follow_replies(chunk)
+                consumed += len(chunk)
+                self.assertEqual(framing.resting, consumed == len(down))
+
+
+class RedisFollowerTests(_FollowingTests, SynchronousTestCase):
+    """Through the followers the lane calls (C when built)."""
+
+    def requests_of(self, framing: RedisFraming):
+        return framing.followers()[0]
+
+    def replies_of(self, framing: RedisFraming):
+        return framing.followers()[1]
+
+    def test_c_is_used_when_built(self) -> None:
+        follow_requests, follow_replies = RedisFraming().followers()
+        self.assertIsInstance(follow_requests.__self__, _c_skimmers().Follower)
+
+    @_SETTINGS
+    @given(st.lists(st.tuples(st.booleans(), _streams), max_size=10))
+    def test_same_answers_as_the_framing(self, chunks) -> None:
+        """On any chunks either way, the followers count, raise and leave
+        the framing as L{RedisFraming.skim_requests} and
+        L{RedisFraming.skim_replies} do."""
+        followed, skimmed = RedisFraming(), RedisFraming()
+        ways = [followed.followers(), (skimmed.skim_requests, skimmed.skim_replies)]
+        for from_client, chunk in chunks:
+            outcomes = []
+            for follow_requests, follow_replies in ways:
+                try:
+                    outcomes.append((follow_requests if from_client else follow_replies)(chunk))
+                except FramingError as e:
+                    outcomes.append(str(e))
+            self.assertEqual(outcomes[0], outcomes[1])
+            self.assertEqual((followed.resting, followed.pending, followed._tally.expected),
+                             (skimmed.resting, skimmed.pending, skimmed._tally.expected))
+            if isinstance(outcomes[0], str):
+                return

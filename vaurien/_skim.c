@@ -5,10 +5,16 @@
  * functions of the same names do (tests/test_resp_skim.py holds the two
  * to the same answers). The build is optional: without a compiler the
  * Python versions run.
+ *
+ * Tally and Follower let the lane's pump follow a skimming Redis
+ * connection without a Python call per chunk (see RedisFraming.followers
+ * in vaurien/protocols/redis.py).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stddef.h>
 #include <string.h>
+#include "structmember.h"
 
 /* The index of the first CRLF starting in [from, limit - 1), or -1:
  * Python's data.find(b"\r\n", from, limit). */
@@ -102,19 +108,15 @@ skim_inline(const char *data, Py_ssize_t pos, Py_ssize_t size, long long max_inl
     return eol + 1;
 }
 
-static PyObject *
-skim_commands(PyObject *module, PyObject *args)
+/* The end of the whole plain requests at the start of data[0:size];
+ * *counted is set to how many there are. */
+static Py_ssize_t
+scan_commands(const char *data, Py_ssize_t size, long long max_elements,
+              long long max_bulk, long long max_inline, Py_ssize_t *counted)
 {
-    Py_buffer view;
-    long long max_elements, max_bulk, max_inline;
-    Py_ssize_t size, pos = 0, count = 0, at, eol, end, limit;
+    Py_ssize_t pos = 0, count = 0, at, eol, end, limit;
     long long elements, length, index;
-    const char *data;
 
-    if (!PyArg_ParseTuple(args, "y*LLL", &view, &max_elements, &max_bulk, &max_inline))
-        return NULL;
-    data = view.buf;
-    size = view.len;
     while (pos < size) {
         if (data[pos] != '*') {
             at = skim_inline(data, pos, size, max_inline);
@@ -153,23 +155,34 @@ skim_commands(PyObject *module, PyObject *args)
         count++;
     }
 done:
-    PyBuffer_Release(&view);
-    return Py_BuildValue("nn", pos, count);
+    *counted = count;
+    return pos;
 }
 
 static PyObject *
-skim_plain_replies(PyObject *module, PyObject *args)
+skim_commands(PyObject *module, PyObject *args)
 {
     Py_buffer view;
-    long long max_bulk, max_line, length;
-    Py_ssize_t size, pos = 0, count = 0, eol, end, limit;
-    const char *data;
+    long long max_elements, max_bulk, max_inline;
+    Py_ssize_t end, count;
+
+    if (!PyArg_ParseTuple(args, "y*LLL", &view, &max_elements, &max_bulk, &max_inline))
+        return NULL;
+    end = scan_commands(view.buf, view.len, max_elements, max_bulk, max_inline, &count);
+    PyBuffer_Release(&view);
+    return Py_BuildValue("nn", end, count);
+}
+
+/* The end of the whole plain replies at the start of data[0:size];
+ * *counted is set to how many there are. */
+static Py_ssize_t
+scan_plain_replies(const char *data, Py_ssize_t size, long long max_bulk,
+                   long long max_line, Py_ssize_t *counted)
+{
+    long long length;
+    Py_ssize_t pos = 0, count = 0, eol, end, limit;
     char kind;
 
-    if (!PyArg_ParseTuple(args, "y*LL", &view, &max_bulk, &max_line))
-        return NULL;
-    data = view.buf;
-    size = view.len;
     while (pos < size) {
         kind = data[pos];
         if (kind == '$') {
@@ -199,9 +212,143 @@ skim_plain_replies(PyObject *module, PyObject *args)
         }
         count++;
     }
-    PyBuffer_Release(&view);
-    return Py_BuildValue("nn", pos, count);
+    *counted = count;
+    return pos;
 }
+
+static PyObject *
+skim_plain_replies(PyObject *module, PyObject *args)
+{
+    Py_buffer view;
+    long long max_bulk, max_line;
+    Py_ssize_t end, count;
+
+    if (!PyArg_ParseTuple(args, "y*LL", &view, &max_bulk, &max_line))
+        return NULL;
+    end = scan_plain_replies(view.buf, view.len, max_bulk, max_line, &count);
+    PyBuffer_Release(&view);
+    return Py_BuildValue("nn", end, count);
+}
+
+/* What a skimming Redis connection keeps between chunks: the replies
+ * owed, and whether each direction rests between plain frames (nothing
+ * held, no failure, no CLIENT REPLY mode), where a chunk of whole plain
+ * frames is followed in one step. */
+typedef struct {
+    PyObject_HEAD
+    long long expected;
+    char plain_requests;
+    char plain_replies;
+} Tally;
+
+static PyMemberDef Tally_members[] = {
+    {"expected", T_LONGLONG, offsetof(Tally, expected), 0, "Replies owed."},
+    {"plain_requests", T_BOOL, offsetof(Tally, plain_requests), 0,
+     "Whether the next requests may be followed in one step."},
+    {"plain_replies", T_BOOL, offsetof(Tally, plain_replies), 0,
+     "Whether the next replies may be followed in one step."},
+    {NULL},
+};
+
+static PyTypeObject TallyType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "vaurien._skim.Tally",
+    .tp_basicsize = sizeof(Tally),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "What a skimming Redis connection keeps between chunks.",
+    .tp_new = PyType_GenericNew,
+    .tp_members = Tally_members,
+};
+
+/* The two followers the lane's pump calls per chunk: a chunk of whole
+ * plain frames is counted here; any other goes to the framing's own
+ * skim_requests or skim_replies, which give the same answers. */
+typedef struct {
+    PyObject_HEAD
+    Tally *tally;
+    PyObject *slow[2];      /* the framing's skim_requests, skim_replies */
+    long long max_elements, max_bulk_requests, max_inline;
+    long long max_bulk_replies, max_line;
+} Follower;
+
+static int
+Follower_init(Follower *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *tally, *requests, *replies;
+    if (!PyArg_ParseTuple(args, "O!OO(LLL)(LL)", &TallyType, &tally, &requests, &replies,
+                          &self->max_elements, &self->max_bulk_requests, &self->max_inline,
+                          &self->max_bulk_replies, &self->max_line))
+        return -1;
+    Py_INCREF(tally);
+    Py_XSETREF(self->tally, (Tally *)tally);
+    Py_INCREF(requests);
+    Py_XSETREF(self->slow[0], requests);
+    Py_INCREF(replies);
+    Py_XSETREF(self->slow[1], replies);
+    return 0;
+}
+
+static void
+Follower_dealloc(Follower *self)
+{
+    Py_XDECREF(self->tally);
+    Py_XDECREF(self->slow[0]);
+    Py_XDECREF(self->slow[1]);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+Follower_requests(Follower *self, PyObject *data)
+{
+    Tally *tally = self->tally;
+    if (tally->plain_requests && PyBytes_CheckExact(data)) {
+        Py_ssize_t size = PyBytes_GET_SIZE(data), count;
+        Py_ssize_t end = scan_commands(PyBytes_AS_STRING(data), size, self->max_elements,
+                                       self->max_bulk_requests, self->max_inline, &count);
+        if (end == size) {
+            tally->expected += count;
+            return PyLong_FromSsize_t(count);
+        }
+    }
+    return PyObject_CallOneArg(self->slow[0], data);
+}
+
+static PyObject *
+Follower_replies(Follower *self, PyObject *data)
+{
+    Tally *tally = self->tally;
+    if (tally->plain_replies && PyBytes_CheckExact(data)) {
+        Py_ssize_t size = PyBytes_GET_SIZE(data), count;
+        Py_ssize_t end = scan_plain_replies(PyBytes_AS_STRING(data), size,
+                                            self->max_bulk_replies, self->max_line, &count);
+        if (end == size && count <= tally->expected) {
+            tally->expected -= count;
+            Py_RETURN_NONE;
+        }
+    }
+    return PyObject_CallOneArg(self->slow[1], data);
+}
+
+static PyMethodDef Follower_methods[] = {
+    {"requests", (PyCFunction)Follower_requests, METH_O,
+     "requests(data) -> count: as RedisFraming.skim_requests"},
+    {"replies", (PyCFunction)Follower_replies, METH_O,
+     "replies(data) -> None: as RedisFraming.skim_replies"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject FollowerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "vaurien._skim.Follower",
+    .tp_basicsize = sizeof(Follower),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Follower(tally, skim_requests, skim_replies,"
+              " (max_elements, max_bulk, max_inline), (max_bulk, max_line))",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Follower_init,
+    .tp_dealloc = (destructor)Follower_dealloc,
+    .tp_methods = Follower_methods,
+};
 
 static PyMethodDef methods[] = {
     {"skim_commands", skim_commands, METH_VARARGS,
@@ -219,5 +366,15 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__skim(void)
 {
-    return PyModule_Create(&module);
+    if (PyType_Ready(&TallyType) < 0 || PyType_Ready(&FollowerType) < 0)
+        return NULL;
+    PyObject *mod = PyModule_Create(&module);
+    if (mod == NULL)
+        return NULL;
+    if (PyModule_AddObjectRef(mod, "Tally", (PyObject *)&TallyType) < 0
+        || PyModule_AddObjectRef(mod, "Follower", (PyObject *)&FollowerType) < 0) {
+        Py_DECREF(mod);
+        return NULL;
+    }
+    return mod;
 }

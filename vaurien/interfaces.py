@@ -106,6 +106,11 @@ class ISkimming(IFraming):
     each chunk on as it comes and shows it to the framing, which keeps just
     enough state to start cutting frames again at the next point of rest,
     once a fault comes into play. A framing without it is always cut.
+
+    A framing may also have C{followers()}, returning two callables that
+    give the same answers as L{skim_requests} and L{skim_replies} with
+    less work (Redis's count whole plain frames in C); the proxy's lane
+    then calls those instead.
     """
 
     resting = Attribute(

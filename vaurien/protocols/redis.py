@@ -1,7 +1,7 @@
 """redis: RESP2 and RESP3 framed by command; errors answer as Redis does."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from attrs import evolve
 from zope.interface import implementer
@@ -11,6 +11,7 @@ from vaurien.protocols import Protocol
 from vaurien.protocols.framing import Frame, FramingError
 from vaurien.protocols.pairing import PairedFraming
 from vaurien.protocols.resp import RespReplyFramer, RespRequestFramer
+from vaurien.protocols.resp_scan import Follower, Tally
 
 _SETUP = frozenset({b"HELLO", b"AUTH", b"SELECT"})
 #: CLIENT MAINT_NOTIFICATIONS: sent by redis-py 7 and later on connect.
@@ -53,16 +54,40 @@ class RedisFraming(PairedFraming):
         """
         super().__init__(RespRequestFramer(), RespReplyFramer())
         self._fault_setup = fault_setup
-        self._expected = 0
+        self._tally = Tally()  # the replies owed, shared with the C followers
         self._replies_off = False
         self._skip_next = False
         #: Why following stopped within a chunk whose earlier requests were
         #: counted: raised at the next chunk either way.
         self._skim_failure: FramingError | None = None
         self._stray = b""  # replies cut but not given out: they answer nothing
+        self._note_rest()
+
+    def _note_rest(self) -> None:
+        """Tell the tally whether each direction's next chunk may be
+        followed in one step: no frame held, no failure to raise, no
+        C{CLIENT REPLY} mode. Every change to those ends here."""
+        clear = self._skim_failure is None
+        self._tally.plain_requests = clear and self.requests.idle and not (
+            self._replies_off or self._skip_next)
+        self._tally.plain_replies = clear and self.replies.idle
+
+    def followers(self) -> tuple[Callable[[bytes], int], Callable[[bytes], None]]:
+        """What the lane shows each chunk to, requests then replies: C
+        followers that count a chunk of whole plain frames themselves and
+        give any other to L{skim_requests} or L{skim_replies}, with the
+        same answers; those two when the C build is missing."""
+        if Follower is None:  # pragma: no cover - no compiler at install
+            return self.skim_requests, self.skim_replies
+        follower = Follower(self._tally, self.skim_requests, self.skim_replies,
+                            self.requests.skim_limits, self.replies.skim_limits)
+        return follower.requests, follower.replies
 
     def feed_requests(self, data: bytes) -> list[Frame]:
-        return [self._mark(frame) for frame in super().feed_requests(data)]
+        try:
+            return [self._mark(frame) for frame in super().feed_requests(data)]
+        finally:
+            self._note_rest()
 
     def _mark(self, frame: Frame) -> Frame:
         """Set what the framer cannot know alone on a request."""
@@ -94,7 +119,7 @@ class RedisFraming(PairedFraming):
         return silenced
 
     def expect_reply(self, request: Frame) -> None:
-        self._expected += 1
+        self._tally.expected += 1
 
     def feed_replies(self, data: bytes) -> list[Frame]:
         """Bytes from the backend; return the replies they complete, push
@@ -102,18 +127,21 @@ class RedisFraming(PairedFraming):
 
         @raise FramingError: a reply came that no request awaits.
         """
-        frames = super().feed_replies(data)
-        expected = self._expected - sum(frame.command != b">" for frame in frames)
+        try:
+            frames = super().feed_replies(data)
+        finally:
+            self._note_rest()
+        expected = self._tally.expected - sum(frame.command != b">" for frame in frames)
         if expected < 0:
             self._stray = b"".join(frame.data for frame in frames)
             self.pending += len(self._stray)
             raise FramingError("redis reply to no request")
-        self._expected = expected
+        self._tally.expected = expected
         return frames
 
     @property
     def resting(self) -> bool:
-        return not (self.pending or self._expected) and self._skim_failure is None
+        return not (self.pending or self._tally.expected) and self._skim_failure is None
 
     def skim_requests(self, data: bytes) -> int:
         """Follow requests already passed on: the plain ones at C{data}'s
@@ -129,18 +157,19 @@ class RedisFraming(PairedFraming):
             end, count = 0, 0
         else:
             end, count = self.requests.skim(data)
-            self._expected += count
+            self._tally.expected += count
         if end < len(data):
             try:
                 for request in self.feed_requests(data[end:] if end else data):
                     if request.tunnel:
                         raise FramingError(f"{request.command!r} makes it a tunnel")
-                    self._expected += request.expects_reply
+                    self._tally.expected += request.expects_reply
                     count += 1
             except FramingError as e:
                 if not count:
                     raise
                 self._skim_failure = e
+                self._note_rest()
         return count
 
     def skim_replies(self, data: bytes) -> None:
@@ -148,8 +177,8 @@ class RedisFraming(PairedFraming):
         if self._skim_failure is not None:
             raise self._skim_failure
         end, count = self.replies.skim(data)
-        self._expected -= count
-        if self._expected < 0:
+        self._tally.expected -= count
+        if self._tally.expected < 0:
             raise FramingError("redis reply to no request")
         if end < len(data):
             self.feed_replies(data[end:] if end else data)

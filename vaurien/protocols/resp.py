@@ -69,6 +69,11 @@ class _Reader:
         raise NotImplementedError()
 
     @property
+    def idle(self) -> bool:
+        """Whether no byte is held: the next one starts a frame."""
+        return not self._buf
+
+    @property
     def pending(self) -> int:
         """The number of bytes held for the frame in progress."""
         return len(self._buf) - self._start
@@ -187,6 +192,11 @@ class RespRequestFramer(_Reader):
             return 0, 0
         return skim_commands(data, self._max_elements, self._max_bulk, self._max_line)
 
+    @property
+    def skim_limits(self) -> tuple[int, int, int]:
+        """The limits L{skim} follows requests within."""
+        return self._max_elements, self._max_bulk, self._max_line
+
     def _bulk_header(self) -> bool:
         """Consume the C{$<size>} header of an array element."""
         line = self._line()
@@ -265,6 +275,11 @@ class RespReplyFramer(_Reader):
         if self._buf:
             return 0, 0
         return skim_plain_replies(data, self._max_bulk, self._max_line)
+
+    @property
+    def skim_limits(self) -> tuple[int, int]:
+        """The limits L{skim} follows replies within."""
+        return self._max_bulk, self._max_line
 
     def _header(self, kind: int, rest: bytes) -> None:
         """Handle a header line of type byte C{kind}."""

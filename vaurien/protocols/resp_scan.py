@@ -121,7 +121,25 @@ def py_skim_plain_replies(data: bytes, max_bulk: int, max_line: int) -> tuple[in
     return pos, count
 
 
-try:  # the same two functions in C, when the optional build made them
-    from vaurien._skim import skim_commands, skim_plain_replies
+class PyTally:
+    """What a skimming Redis connection keeps between chunks, when the C
+    build (C{vaurien._skim.Tally}) is missing.
+
+    @ivar expected: the replies owed.
+    @ivar plain_requests: whether the next requests may be followed in
+        one step (nothing held, no failure, no C{CLIENT REPLY} mode).
+    @ivar plain_replies: the same for the next replies.
+    """
+
+    __slots__ = ("expected", "plain_requests", "plain_replies")
+
+    def __init__(self) -> None:
+        self.expected = 0
+        self.plain_requests = self.plain_replies = False
+
+
+try:  # the same in C, when the optional build made them
+    from vaurien._skim import Follower, Tally, skim_commands, skim_plain_replies
 except ImportError:  # pragma: no cover - no compiler at install
     skim_commands, skim_plain_replies = py_skim_commands, py_skim_plain_replies
+    Follower, Tally = None, PyTally

@@ -71,7 +71,10 @@ class Skims:
         return self.skim_slot is not None
 
     def lane_terms(self) -> tuple[Any, Any, Any]:
-        return self.framing.skim_requests, self.framing.skim_replies, self.skim_slot
+        followers = getattr(self.framing, "followers", None)
+        if followers is None:
+            return self.framing.skim_requests, self.framing.skim_replies, self.skim_slot
+        return (*followers(), self.skim_slot)
 
     def stop_skimming(self, reason: str) -> None:
         """Framing stops while skimming: every byte is passed on already,
