@@ -272,13 +272,14 @@ def _outcome(skim, chunk: bytes):
 def _follower_state(framing: SkimmingHttpFraming) -> tuple:
     followers = (framing._skimmed_requests, framing._skimmed_replies)
     return (framing.resting, list(framing._awaiting),
-            [(f._state, f._remaining, f.completed, bytes(f._held)) for f in followers])
+            [(f._state, f._remaining, f.plain, bytes(f._held)) for f in followers])
 
 
 class FastWayTests(SynchronousTestCase):
-    """The C fast way through plain messages (C{vaurien._http_skim})
-    leaves the followers exactly as the Python alone does, chunk after
-    chunk, on valid and damaged streams alike."""
+    """The C fast way through plain messages (C{vaurien._http_skim}), in
+    the followers and in the lane's C followers, leaves the following
+    exactly as the Python alone does, chunk after chunk, on valid and
+    damaged streams alike."""
 
     def setUp(self) -> None:
         try:
@@ -287,12 +288,16 @@ class FastWayTests(SynchronousTestCase):
             raise SkipTest("vaurien._http_skim is not built (no C compiler at install)")
 
     def assertSameFollowing(self, up: list[bytes], down: list[bytes]) -> None:
-        fast, python = _framing(), _python_only(_framing())
+        fast, followed, python = _framing(), _framing(), _python_only(_framing())
+        lane = dict(zip(("skim_requests", "skim_replies"), followed.followers()))
         for chunks, name in ((up, "skim_requests"), (down, "skim_replies")):
             for chunk in chunks:
-                self.assertEqual(_outcome(getattr(fast, name), chunk),
-                                 _outcome(getattr(python, name), chunk))
-                self.assertEqual(_follower_state(fast), _follower_state(python))
+                expected = _outcome(getattr(python, name), chunk)
+                self.assertEqual(_outcome(getattr(fast, name), chunk), expected)
+                self.assertEqual(_outcome(lane[name], chunk), expected)
+                state = _follower_state(python)
+                self.assertEqual(_follower_state(fast), state)
+                self.assertEqual(_follower_state(followed), state)
 
     @_SETTINGS
     @given(exchanges(), st.data())
@@ -323,6 +328,21 @@ class FastWayTests(SynchronousTestCase):
         requests = b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n" * 3
         self.assertEqual(framing.skim_requests(requests), 3)
         self.assertEqual(taken, [0])
+
+    def test_the_lane_followers_take_whole_messages_themselves(self) -> None:
+        """Whole plain messages are followed without a call to the Python
+        followers; anything else goes to them."""
+        framing = _framing()
+        fed = []
+        for follower in (framing._skimmed_requests, framing._skimmed_replies):
+            follower.feed = lambda data, feed=follower.feed: fed.append(data) or feed(data)
+        follow_requests, follow_replies = framing.followers()
+        self.assertEqual(follow_requests(b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n" * 2), 2)
+        follow_replies(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" * 2)
+        self.assertEqual((fed, framing.resting), ([], True))
+        self.assertEqual(follow_requests(b"GET /b HTTP/1.1\r\nHo"), 0)
+        self.assertEqual(follow_requests(b"st: h\r\n\r\n"), 1)
+        self.assertEqual(len(fed), 2)
 
     def test_edge_heads(self) -> None:
         """Heads at the edges of what the fast way takes on."""

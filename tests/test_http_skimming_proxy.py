@@ -23,14 +23,22 @@ class SkimmingProxyTests(TestCase):
         )
         self.proxy = factory.proxy
         self.skimmed = 0
-        skim = SkimmingHttpFraming.skim_requests
+        skim, followers = SkimmingHttpFraming.skim_requests, SkimmingHttpFraming.followers
 
-        def counting(framing: SkimmingHttpFraming, data: bytes) -> int:
-            count = skim(framing, data)
-            self.skimmed += count
-            return count
+        def counted(follow):
+            def counting(*args) -> int:
+                count = follow(*args)
+                self.skimmed += count
+                return count
+            return counting
 
-        self.patch(SkimmingHttpFraming, "skim_requests", counting)
+        def counted_followers(framing: SkimmingHttpFraming):
+            follow_requests, follow_replies = followers(framing)
+            return counted(follow_requests), follow_replies
+
+        # Skimmed in the relay, or in the lane (which asks for followers).
+        self.patch(SkimmingHttpFraming, "skim_requests", counted(skim))
+        self.patch(SkimmingHttpFraming, "followers", counted_followers)
 
     async def test_live_fault_hits_the_next_request(self) -> None:
         """200 requests pass byte for byte; then error, live: the next

@@ -9,6 +9,9 @@
  * input: they only need to agree with it on what they accept
  * (tests/test_http_skim.py holds the two to the same answers). Optional:
  * without a compiler the followers do everything in Python.
+ *
+ * Follower lets the lane's pump follow a skimming connection without a
+ * Python call per chunk (SkimmingHttpFraming.followers).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -192,23 +195,15 @@ out_of_bounds(Py_buffer *view, Py_ssize_t pos, Py_ssize_t limit)
     return 1;
 }
 
-/* skim_requests(data, pos, limit) -> (end, methods, remaining) */
-static PyObject *
-skim_requests(PyObject *module, PyObject *args)
+/* Follow the whole, plain requests of data[pos:size]; append the method
+ * of each to `methods`.  Returns where that stopped (-1 on a Python
+ * error); *remaining is the body of the last one still to come. */
+static Py_ssize_t
+scan_requests(const char *data, Py_ssize_t size, Py_ssize_t pos, Py_ssize_t limit,
+              PyObject *methods, long long *remaining)
 {
-    Py_buffer view;
-    Py_ssize_t pos, limit;
-    if (!PyArg_ParseTuple(args, "y*nn", &view, &pos, &limit))
-        return NULL;
-    if (out_of_bounds(&view, pos, limit))
-        return NULL;
-    const char *data = view.buf;
-    Py_ssize_t size = view.len;
-    long long remaining = 0;
-    PyObject *methods = PyList_New(0);
-    if (methods == NULL)
-        goto error;
-    while (pos < size && remaining == 0) {
+    *remaining = 0;
+    while (pos < size && *remaining == 0) {
         Py_ssize_t head_end = find_head_end(data, pos, pos + limit < size ? pos + limit : size);
         if (head_end < 0)
             break;
@@ -239,40 +234,51 @@ skim_requests(PyObject *module, PyObject *args)
         PyObject *method = PyBytes_FromStringAndSize(data + pos, method_end - pos);
         if (method == NULL || PyList_Append(methods, method) < 0) {
             Py_XDECREF(method);
-            goto error;
+            return -1;
         }
         Py_DECREF(method);
         pos = head_end + 4;
-        skip_body(&pos, size, length, &remaining);
+        skip_body(&pos, size, length, remaining);
     }
-    PyBuffer_Release(&view);
-    return Py_BuildValue("nNL", pos, methods, remaining);
-error:
-    Py_XDECREF(methods);
-    PyBuffer_Release(&view);
-    return NULL;
+    return pos;
 }
 
-/* skim_responses(data, pos, limit, awaiting) -> (end, count, remaining) */
+/* skim_requests(data, pos, limit) -> (end, methods, remaining) */
 static PyObject *
-skim_responses(PyObject *module, PyObject *args)
+skim_requests(PyObject *module, PyObject *args)
 {
     Py_buffer view;
-    Py_ssize_t pos, limit, count = 0;
-    PyObject *awaiting;
-    if (!PyArg_ParseTuple(args, "y*nnO", &view, &pos, &limit, &awaiting))
+    Py_ssize_t pos, limit;
+    long long remaining;
+    if (!PyArg_ParseTuple(args, "y*nn", &view, &pos, &limit))
         return NULL;
     if (out_of_bounds(&view, pos, limit))
         return NULL;
-    const char *data = view.buf;
-    Py_ssize_t size = view.len;
-    Py_ssize_t waiting = PyObject_Length(awaiting);
-    long long remaining = 0;
-    if (waiting < 0) {
-        PyBuffer_Release(&view);
+    PyObject *methods = PyList_New(0);
+    if (methods != NULL)
+        pos = scan_requests(view.buf, view.len, pos, limit, methods, &remaining);
+    PyBuffer_Release(&view);
+    if (methods == NULL || pos < 0) {
+        Py_XDECREF(methods);
         return NULL;
     }
-    while (pos < size && remaining == 0 && count < waiting) {
+    return Py_BuildValue("nNL", pos, methods, remaining);
+}
+
+/* Follow the whole, plain responses of data[pos:size], to the requests
+ * whose methods `awaiting` holds, oldest first; *count is set to how
+ * many.  Returns where that stopped (-1 on a Python error); *remaining is
+ * the body of the last one still to come. */
+static Py_ssize_t
+scan_responses(const char *data, Py_ssize_t size, Py_ssize_t pos, Py_ssize_t limit,
+               PyObject *awaiting, Py_ssize_t *count, long long *remaining)
+{
+    Py_ssize_t waiting = PyObject_Length(awaiting);
+    *count = 0;
+    *remaining = 0;
+    if (waiting < 0)
+        return -1;
+    while (pos < size && *remaining == 0 && *count < waiting) {
         Py_ssize_t head_end = find_head_end(data, pos, pos + limit < size ? pos + limit : size);
         if (head_end < 0)
             break;
@@ -297,25 +303,177 @@ skim_responses(PyObject *module, PyObject *args)
         long long length = body_length(&fields);
         if (length < 0)
             break;
-        PyObject *method = PySequence_GetItem(awaiting, count);
-        if (method == NULL) {
-            PyBuffer_Release(&view);
-            return NULL;
-        }
+        PyObject *method = PySequence_GetItem(awaiting, *count);
+        if (method == NULL)
+            return -1;
         int bodiless = status == 204 || status == 304
                        || (PyBytes_Check(method) && PyBytes_GET_SIZE(method) == 4
                            && memcmp(PyBytes_AS_STRING(method), "HEAD", 4) == 0);
         Py_DECREF(method);
         if (!bodiless && fields.lengths == 0)
             break;  /* delimited by the close */
-        count++;
+        (*count)++;
         pos = head_end + 4;
         if (!bodiless)
-            skip_body(&pos, size, length, &remaining);
+            skip_body(&pos, size, length, remaining);
     }
+    return pos;
+}
+
+/* skim_responses(data, pos, limit, awaiting) -> (end, count, remaining) */
+static PyObject *
+skim_responses(PyObject *module, PyObject *args)
+{
+    Py_buffer view;
+    Py_ssize_t pos, limit, count;
+    long long remaining;
+    PyObject *awaiting;
+    if (!PyArg_ParseTuple(args, "y*nnO", &view, &pos, &limit, &awaiting))
+        return NULL;
+    if (out_of_bounds(&view, pos, limit))
+        return NULL;
+    pos = scan_responses(view.buf, view.len, pos, limit, awaiting, &count, &remaining);
     PyBuffer_Release(&view);
+    if (pos < 0)
+        return NULL;
     return Py_BuildValue("nnL", pos, count, remaining);
 }
+
+static PyObject *str_plain, *str_feed, *str_extend, *str_popleft;
+
+/* The two followers the lane's pump calls per chunk: a chunk of whole
+ * plain messages, starting where the direction's follower rests (its
+ * `plain` is True), is followed here; any other goes to that follower's
+ * `feed`, which gives the same answers. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *followers[2];  /* the requests' and the responses' */
+    PyObject *awaiting;      /* the methods of the requests not answered */
+    Py_ssize_t limit;
+} Follower;
+
+static int
+Follower_init(Follower *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *requests, *responses, *awaiting;
+    Py_ssize_t limit;
+    if (!PyArg_ParseTuple(args, "OOOn", &requests, &responses, &awaiting, &limit))
+        return -1;
+    if (limit < 4) {
+        PyErr_SetString(PyExc_ValueError, "limit under 4");
+        return -1;
+    }
+    Py_INCREF(requests);
+    Py_XSETREF(self->followers[0], requests);
+    Py_INCREF(responses);
+    Py_XSETREF(self->followers[1], responses);
+    Py_INCREF(awaiting);
+    Py_XSETREF(self->awaiting, awaiting);
+    self->limit = limit;
+    return 0;
+}
+
+static void
+Follower_dealloc(Follower *self)
+{
+    Py_XDECREF(self->followers[0]);
+    Py_XDECREF(self->followers[1]);
+    Py_XDECREF(self->awaiting);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* 1 if the follower of `side` rests and `data` is bytes, 0 if not, -1
+ * on a Python error. */
+static int
+may_skim(Follower *self, int side, PyObject *data)
+{
+    PyObject *plain = PyObject_GetAttr(self->followers[side], str_plain);
+    if (plain == NULL)
+        return -1;
+    Py_DECREF(plain);
+    return plain == Py_True && PyBytes_CheckExact(data);
+}
+
+static PyObject *
+Follower_requests(Follower *self, PyObject *data)
+{
+    int fast = may_skim(self, 0, data);
+    if (fast < 0)
+        return NULL;
+    if (fast) {
+        Py_ssize_t size = PyBytes_GET_SIZE(data);
+        long long remaining;
+        PyObject *methods = PyList_New(0);
+        if (methods == NULL)
+            return NULL;
+        Py_ssize_t end = scan_requests(PyBytes_AS_STRING(data), size, 0, self->limit,
+                                       methods, &remaining);
+        if (end == size && remaining == 0) {
+            Py_ssize_t count = PyList_GET_SIZE(methods);
+            PyObject *done = count ? PyObject_CallMethodOneArg(self->awaiting, str_extend, methods)
+                                   : Py_NewRef(Py_None);
+            Py_DECREF(methods);
+            if (done == NULL)
+                return NULL;
+            Py_DECREF(done);
+            return PyLong_FromSsize_t(count);
+        }
+        Py_DECREF(methods);
+        if (end < 0)
+            return NULL;
+    }
+    return PyObject_CallMethodOneArg(self->followers[0], str_feed, data);
+}
+
+static PyObject *
+Follower_replies(Follower *self, PyObject *data)
+{
+    int fast = may_skim(self, 1, data);
+    if (fast < 0)
+        return NULL;
+    if (fast) {
+        Py_ssize_t size = PyBytes_GET_SIZE(data), count;
+        long long remaining;
+        Py_ssize_t end = scan_responses(PyBytes_AS_STRING(data), size, 0, self->limit,
+                                        self->awaiting, &count, &remaining);
+        if (end < 0)
+            return NULL;
+        if (end == size && remaining == 0) {
+            for (Py_ssize_t i = 0; i < count; i++) {
+                PyObject *method = PyObject_CallMethodNoArgs(self->awaiting, str_popleft);
+                if (method == NULL)
+                    return NULL;
+                Py_DECREF(method);
+            }
+            Py_RETURN_NONE;
+        }
+    }
+    PyObject *count = PyObject_CallMethodOneArg(self->followers[1], str_feed, data);
+    if (count == NULL)
+        return NULL;
+    Py_DECREF(count);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef Follower_methods[] = {
+    {"requests", (PyCFunction)Follower_requests, METH_O,
+     "requests(data) -> count: as SkimmingHttpFraming.skim_requests"},
+    {"replies", (PyCFunction)Follower_replies, METH_O,
+     "replies(data) -> None: as SkimmingHttpFraming.skim_replies"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject FollowerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "vaurien._http_skim.Follower",
+    .tp_basicsize = sizeof(Follower),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Follower(request_follower, response_follower, awaiting, limit)",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Follower_init,
+    .tp_dealloc = (destructor)Follower_dealloc,
+    .tp_methods = Follower_methods,
+};
 
 static PyMethodDef methods[] = {
     {"skim_requests", skim_requests, METH_VARARGS,
@@ -334,5 +492,19 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__http_skim(void)
 {
-    return PyModule_Create(&module);
+    str_plain = PyUnicode_InternFromString("plain");
+    str_feed = PyUnicode_InternFromString("feed");
+    str_extend = PyUnicode_InternFromString("extend");
+    str_popleft = PyUnicode_InternFromString("popleft");
+    if (str_plain == NULL || str_feed == NULL || str_extend == NULL || str_popleft == NULL
+        || PyType_Ready(&FollowerType) < 0)
+        return NULL;
+    PyObject *mod = PyModule_Create(&module);
+    if (mod == NULL)
+        return NULL;
+    if (PyModule_AddObjectRef(mod, "Follower", (PyObject *)&FollowerType) < 0) {
+        Py_DECREF(mod);
+        return NULL;
+    }
+    return mod;
 }

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from typing import Callable
 
 from zope.interface import implementer
 
@@ -103,7 +104,9 @@ def _body_of(fields: list[tuple[bytes, bytes]]) -> int:
 class _MessageFollower:
     """Follows where the messages of one direction end.
 
-    @ivar completed: how many messages have ended.
+    @ivar plain: whether the next bytes start a message, with nothing
+        held and nothing broken: a chunk of whole plain messages may then
+        be followed without this object (L{SkimmingHttpFraming.followers}).
     @ivar _state: what the next bytes are: a head, body bytes, a chunk
         line or chunk bytes, the CRLF after a chunk, trailer lines, or
         everything up to the close.
@@ -124,7 +127,8 @@ class _MessageFollower:
         self._remaining = 0
         self._trailer_size = 0
         self._broken: str | None = None
-        self.completed = 0
+        self._ended = 0  # messages ended in the feed in progress
+        self.plain = True
 
     @property
     def idle(self) -> bool:
@@ -140,13 +144,15 @@ class _MessageFollower:
         """
         if self._broken is not None:
             raise FramingError(self._broken)
-        before = self.completed
+        self._ended = 0
         try:
             self._follow(data)
         except FramingError as error:
             self._broken = str(error)
             raise
-        return self.completed - before
+        finally:
+            self.plain = self._broken is None and self.idle
+        return self._ended
 
     def _follow(self, data: bytes) -> None:
         pos, end = 0, len(data)
@@ -263,7 +269,7 @@ class _MessageFollower:
 
     def _message_ended(self) -> None:
         self._state = _HEAD
-        self.completed += 1
+        self._ended += 1
 
     def _skim_whole(self, data: bytes, pos: int) -> int:
         """Follow the whole, plain messages from C{pos} the fast way (in
@@ -273,9 +279,9 @@ class _MessageFollower:
     def _skimmed(self, count: int, remaining: int) -> None:
         """C{count} messages were followed the fast way; the body of the
         last one goes on for C{remaining} more bytes, if any."""
-        self.completed += count
+        self._ended += count
         if remaining:
-            self.completed -= 1
+            self._ended -= 1
             self._state = _BODY
             self._remaining = remaining
 
@@ -396,6 +402,7 @@ class SkimmingHttpFraming(HttpFraming):
             (skimming holds no body).
         """
         super().__init__(max_header_size, max_body_size)
+        self._header_limit = max_header_size
         self._awaiting: deque[bytes] = deque()
         self._skimmed_requests = RequestFollower(max_header_size, self._awaiting)
         self._skimmed_replies = ResponseFollower(max_header_size, self._awaiting)
@@ -416,3 +423,14 @@ class SkimmingHttpFraming(HttpFraming):
     def skim_replies(self, data: bytes) -> None:
         """Follow responses already passed on."""
         self._skimmed_replies.feed(data)
+
+    def followers(self) -> tuple[Callable[[bytes], int], Callable[[bytes], None]]:
+        """What the lane shows each chunk to, requests then responses: a
+        C follower that takes a chunk of whole plain messages itself and
+        gives any other to L{skim_requests} or L{skim_replies}, with the
+        same answers; those two when the C build is missing."""
+        if _fast is None:  # pragma: no cover - no compiler at install
+            return self.skim_requests, self.skim_replies
+        follower = _fast.Follower(self._skimmed_requests, self._skimmed_replies,
+                                  self._awaiting, self._header_limit)
+        return follower.requests, follower.replies
