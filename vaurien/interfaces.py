@@ -109,8 +109,8 @@ class ISkimming(IFraming):
 
     A framing may also have C{followers()}, returning two callables that
     give the same answers as L{skim_requests} and L{skim_replies} with
-    less work (Redis's count whole plain frames in C); the proxy's lane
-    then calls those instead.
+    less work (Redis's and HTTP's take whole plain frames in C); the
+    proxy's lane then calls those instead.
     """
 
     resting = Attribute(
