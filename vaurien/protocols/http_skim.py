@@ -20,7 +20,6 @@ the connection passes as plain tcp.
 """
 from __future__ import annotations
 
-import re
 from collections import deque
 from typing import Callable
 
@@ -29,24 +28,10 @@ from zope.interface import implementer
 from vaurien.interfaces import ISkimming
 from vaurien.protocols.framing import FramingError
 from vaurien.protocols.http_framing import HttpFraming
-
-_TOKEN = rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+"
-#: A field value with the whitespace around it, as h11 takes it: any byte
-#: but NUL and the whitespace other than space and tab.
-_VALUE = rb"[^\x00\n\r\x0b\x0c]*"
-_REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") [\x21-\x7e]+ HTTP/1\.([01])\r\n")
-_STATUS_LINE = re.compile(rb"HTTP/1\.[01] ([0-9]{3})(?: " + _VALUE + rb")?\r\n")
-#: The field lines after the start line, and the blank line, with no
-#: obsolete line folding.
-_FIELD_LINES = re.compile(rb"(?:" + _TOKEN + rb":" + _VALUE + rb"\r\n)*\r\n")
-_FIELD_LINE = re.compile(_TOKEN + rb":" + _VALUE)
-#: The fields that change how messages are delimited, in a head checked
-#: and put in lower case (the value is stripped after: a lazy match of it
-#: would be quadratic).
-_FRAMING_FIELD = re.compile(rb"\r\n(content-length|transfer-encoding|upgrade|expect|host):([^\r\n]*)")
-_CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,20})(?:;[^\r\n]*)?[ \t]*")
-_TOKEN_BYTES = frozenset(b"!#$%&'*+-.^_`|~0123456789"
-                         b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+from vaurien.protocols.http_heads import (
+    CHUNK_LINE, CHUNKED, FIELD_LINE, NO_BODY, REQUEST_LINE, STATUS_LINE, TOKEN_BYTES, body_of,
+    framing_fields,
+)
 
 try:  # the fast way through plain messages, when the optional build made it
     from vaurien import _http_skim as _fast
@@ -54,51 +39,6 @@ except ImportError:  # pragma: no cover - no compiler at install
     _fast = None
 
 _HEAD, _BODY, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILER, _UNTIL_CLOSE = range(7)
-#: The body of a message: none, chunked, or a length.
-_NO_BODY = -1
-_CHUNKED = -2
-
-
-def _fields(head: bytes, start: int) -> list[tuple[bytes, bytes]]:
-    """Check the field lines of C{head} from C{start}, just after the
-    start line; return the fields that delimit messages, in lower case, as
-    C{(name, stripped value)}.
-
-    @raise FramingError: a malformed or folded field line.
-    """
-    if _FIELD_LINES.fullmatch(head, start) is None:
-        raise FramingError(f"malformed header fields: {head[start:start + 80]!r}")
-    return [(name, value.strip(b" \t"))
-            for name, value in _FRAMING_FIELD.findall(head.lower(), start - 2)]
-
-
-def _body_of(fields: list[tuple[bytes, bytes]]) -> int:
-    """How the body after a head with C{fields} is delimited: a length,
-    L{_CHUNKED} or L{_NO_BODY}.
-
-    @raise FramingError: the fields are ambiguous or not understood.
-    """
-    lengths: set[bytes] = set()
-    codings = []
-    for name, value in fields:
-        if name == b"content-length":
-            lengths.update(length.strip() for length in value.split(b","))
-        elif name == b"transfer-encoding":
-            codings.append(value)
-    if codings:
-        if lengths:
-            raise FramingError("both Content-Length and Transfer-Encoding")
-        if len(codings) > 1 or codings[0] != b"chunked":
-            raise FramingError(f"transfer coding {b', '.join(codings)!r} is not chunked alone")
-        return _CHUNKED
-    if not lengths:
-        return _NO_BODY
-    if len(lengths) > 1:
-        raise FramingError(f"conflicting Content-Length values {sorted(lengths)!r}")
-    length = lengths.pop()
-    if not length.isdigit() or len(length) > 20:
-        raise FramingError(f"bad Content-Length {length!r}")
-    return int(length)
 
 
 class _MessageFollower:
@@ -226,7 +166,7 @@ class _MessageFollower:
         @param start: where the bytes not checked yet start in C{_held}.
         """
         held = self._held
-        if held[0] not in _TOKEN_BYTES:
+        if held[0] not in TOKEN_BYTES:
             raise FramingError(f"not HTTP/1.x: {bytes(held[:40])!r}")
         if held.count(b"\n", start) != held.count(b"\r\n", max(0, start - 1)):
             raise FramingError("a line ends in a bare LF")
@@ -235,7 +175,7 @@ class _MessageFollower:
         """A whole line of a chunked body, without its CRLF."""
         state = self._state
         if state == _CHUNK_SIZE:
-            match = _CHUNK_LINE.fullmatch(line)
+            match = CHUNK_LINE.fullmatch(line)
             if match is None:
                 raise FramingError(f"bad chunk size line {line[:40]!r}")
             self._remaining = int(match.group(1), 16)
@@ -254,12 +194,12 @@ class _MessageFollower:
             self._trailer_size += len(line) + 2
             if self._trailer_size > self._limit:
                 raise FramingError(f"trailers over {self._limit} bytes")
-            if _FIELD_LINE.fullmatch(line) is None:
+            if FIELD_LINE.fullmatch(line) is None:
                 raise FramingError(f"malformed trailer field {line[:40]!r}")
 
     def _read_body(self, body: int) -> None:
         """The head just read is followed by C{body}."""
-        if body == _CHUNKED:
+        if body == CHUNKED:
             self._state = _CHUNK_SIZE
         elif body > 0:
             self._remaining = body
@@ -307,11 +247,11 @@ class RequestFollower(_MessageFollower):
         self._awaiting = awaiting
 
     def _on_head(self, head: bytes) -> None:
-        line = _REQUEST_LINE.match(head)
+        line = REQUEST_LINE.match(head)
         if line is None:
             raise FramingError(f"not an HTTP/1.x request line: {head[:80]!r}")
         method = line.group(1)
-        fields = _fields(head, line.end())
+        fields = framing_fields(head, line.end())
         hosts = 0
         for name, value in fields:
             if name == b"host":
@@ -322,7 +262,7 @@ class RequestFollower(_MessageFollower):
             raise FramingError(f"{method!r} makes it a tunnel")
         if line.group(2) == b"1" and hosts != 1:
             raise FramingError(f"an HTTP/1.1 request with {hosts} Host headers")
-        body = _body_of(fields)
+        body = body_of(fields)
         self._awaiting.append(method)
         self._read_body(body)
 
@@ -361,19 +301,19 @@ class ResponseFollower(_MessageFollower):
         super()._check_partial_head(start)
 
     def _on_head(self, head: bytes) -> None:
-        line = _STATUS_LINE.match(head)
+        line = STATUS_LINE.match(head)
         if line is None:
             raise FramingError(f"not an HTTP/1.x status line: {head[:80]!r}")
         status = int(line.group(1))
-        body = _body_of(_fields(head, line.end()))
+        body = body_of(framing_fields(head, line.end()))
         if status < 200:
             if status == 101:
                 raise FramingError("101 Switching Protocols makes it a tunnel")
             return  # informational: the final response comes next
         method = self._awaiting.popleft()
         if method == b"HEAD" or status == 204 or status == 304:
-            self._read_body(_NO_BODY)
-        elif body == _NO_BODY:
+            self._read_body(NO_BODY)
+        elif body == NO_BODY:
             self._state = _UNTIL_CLOSE
         else:
             self._read_body(body)
