@@ -188,7 +188,7 @@ class RespRequestFramer(_Reader):
 
         @return: C{(end, count)}, as L{py_skim_commands}.
         """
-        if self._buf:
+        if not self.idle:
             return 0, 0
         return skim_commands(data, self._max_elements, self._max_bulk, self._max_line)
 
@@ -272,7 +272,7 @@ class RespReplyFramer(_Reader):
     def skim(self, data: bytes) -> tuple[int, int]:
         """Follow the whole plain replies at the start of C{data}, as
         L{RespRequestFramer.skim} does requests."""
-        if self._buf:
+        if not self.idle:
             return 0, 0
         return skim_plain_replies(data, self._max_bulk, self._max_line)
 
