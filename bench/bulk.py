@@ -37,10 +37,7 @@ def run(ctx) -> list[dict]:
     backend = processes.free_port()
     # The proxies are started before the iperf3 server exists: the readiness
     # check connects to the proxy only, which accepts without a backend.
-    with processes.vaurien(backend, "tcp") as v, processes.portforward(backend) as pf, \
-            processes.haproxy(backend) as hp:
-        ports = {"direct": backend, "vaurien": v.port, "portforward": pf.port,
-                 "haproxy": hp.port}
+    with ctx.proxies(backend, "tcp") as ports:
 
         def measure(mode, r):
             for m, rev in ((up, False), (down, True)):
@@ -48,5 +45,5 @@ def run(ctx) -> list[dict]:
                 report.add(m, mode, mbs)
                 ctx.log(f"bulk round {r} {mode} {'down' if rev else 'up'}: {mbs:.0f} MB/s")
 
-        ctx.interleave(["direct", "vaurien", "portforward", "haproxy"], measure)
+        ctx.interleave(ctx.modes(), measure)
     return [up, down]

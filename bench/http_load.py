@@ -72,11 +72,7 @@ def run(ctx) -> list[dict]:
         os.chmod(conf, 0o644)
         nginx = processes.which("nginx")
         with processes.Process("nginx", [nginx, "-c", conf, "-p", d], backend), \
-                processes.vaurien(backend, "http") as v, \
-                processes.portforward(backend) as pf, \
-                processes.haproxy(backend, "http") as hp:
-            ports = {"direct": backend, "vaurien": v.port, "portforward": pf.port,
-                     "haproxy": hp.port}
+                ctx.proxies(backend, "http", haproxy_mode="http") as ports:
 
             def measure(mode, r):
                 res = wrk(ports[mode], seconds)
@@ -90,5 +86,5 @@ def run(ctx) -> list[dict]:
                 ctx.log(f"http round {r} {mode}: {res['rps']:,.0f} req/s p50 {res['p50']:.2f} ms "
                         f"p99 {res['p99']:.2f} ms{bad}")
 
-            ctx.interleave(["direct", "vaurien", "portforward", "haproxy"], measure)
+            ctx.interleave(ctx.modes(), measure)
     return [rps, p50, p99]

@@ -75,10 +75,7 @@ def run(ctx) -> list[dict]:
     with processes.helper("hold") as hold:
 
         def measure(mode, r):
-            start = {"vaurien": processes.vaurien, "portforward": processes.portforward,
-                     "haproxy": processes.haproxy}[mode]
-            extra = {"extra": ["--timeout", "0"]} if mode == "vaurien" else {}
-            with start(hold.port, **extra) as proxy:
+            with ctx.start(mode, hold.port, extra=["--timeout", "0"]) as proxy:
                 res = hold_through(proxy, COUNT, 30 if ctx.quick else 60)
             if res["held"] < COUNT:
                 short.append(f"round {r} {mode}: {res['held']} of {COUNT} held when the "
@@ -91,7 +88,7 @@ def run(ctx) -> list[dict]:
                     f"(nofile {res['nofile']})")
             time.sleep(1.0)  # let the hold server see the closes
 
-        ctx.interleave(["vaurien", "portforward", "haproxy"], measure)
+        ctx.interleave(ctx.proxy_modes, measure)
     per["note"] = (f"{COUNT}, not the issue's 10,000: open files are capped at 20,000 per process "
                    "and each proxied connection takes two")
     if short:

@@ -54,12 +54,7 @@ def run(ctx) -> list[dict]:
              "p99": report.metric("latency", "added p99", "us")}
     raw = {"p50": report.metric("latency", "round trip p50", "us"),
            "p99": report.metric("latency", "round trip p99", "us")}
-    with processes.helper("echo") as echo, \
-            processes.vaurien(echo.port, "tcp") as v, \
-            processes.portforward(echo.port) as pf, \
-            processes.haproxy(echo.port) as hp:
-        ports = {"direct": echo.port, "vaurien": v.port, "portforward": pf.port,
-                 "haproxy": hp.port}
+    with processes.helper("echo") as echo, ctx.proxies(echo.port, "tcp") as ports:
         this_round: dict = {}
 
         def measure(mode, r):
@@ -69,9 +64,11 @@ def run(ctx) -> list[dict]:
                 report.add(raw[k], mode, this_round[(r, mode)][k])
             ctx.log(f"latency round {r} {mode}: p50 {this_round[(r, mode)]['p50']:.0f} us")
 
-        ctx.interleave(["direct", "vaurien", "portforward", "haproxy"], measure)
+        ctx.interleave(ctx.modes(), measure)
         for r in range(ctx.rounds):
-            for mode in ("vaurien",) + report.REFERENCES:
+            for mode in ctx.proxy_modes:
+                if (r, mode) not in this_round or (r, "direct") not in this_round:
+                    continue  # that measurement failed (in ctx.failures)
                 for k in added:
                     report.add(added[k], mode, this_round[(r, mode)][k] - this_round[(r, "direct")][k])
     return [raw["p50"], raw["p99"], added["p50"], added["p99"]]

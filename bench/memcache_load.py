@@ -46,11 +46,7 @@ def run(ctx) -> list[dict]:
     argv = [processes.which("memcached"), "-l", processes.HOST, "-p", str(backend), "-U", "0",
             "-u", getpass.getuser(), "-m", "64"]
     with processes.Process("memcached", argv, backend), \
-            processes.vaurien(backend, "memcache") as v, \
-            processes.portforward(backend) as pf, \
-            processes.haproxy(backend) as hp:
-        ports = {"direct": backend, "vaurien": v.port, "portforward": pf.port,
-                 "haproxy": hp.port}
+            ctx.proxies(backend, "memcache") as ports:
         loop(backend, 2000)  # warm up memcached
 
         def measure(mode, r):
@@ -58,5 +54,5 @@ def run(ctx) -> list[dict]:
             report.add(ops, mode, x)
             ctx.log(f"memcache round {r} {mode}: {x:,.0f} ops/s")
 
-        ctx.interleave(["direct", "vaurien", "portforward", "haproxy"], measure)
+        ctx.interleave(ctx.modes(), measure)
     return [ops]

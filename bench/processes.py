@@ -15,6 +15,10 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bench.compare import Tree
 
 HOST = "127.0.0.1"
 #: Seconds a started server has to accept a connection.
@@ -143,14 +147,21 @@ class Process:
 
 
 def vaurien(backend_port: int, protocol: str = "tcp", handler: str = "100:dummy", *,
-            extra: list[str] | None = None, port: int | None = None) -> Process:
-    """Start vaurien as a subprocess in front of C{backend_port}."""
+            extra: list[str] | None = None, port: int | None = None,
+            tree: Tree | None = None) -> Process:
+    """Start vaurien as a subprocess in front of C{backend_port}.
+
+    @param tree: the checkout whose vaurien runs (C{--compare}); by
+        default the one this process imports.
+    """
     port = port or free_port()
     argv = [sys.executable, "-c", _VAURIEN_WRAPPER,
             "--proxy", f"{HOST}:{port}", "--backend", f"{HOST}:{backend_port}",
             "--protocol", protocol, "--handler", handler, "--log-level", "warning"]
     argv += extra or []
-    return Process(f"vaurien-{protocol}", argv, port)
+    name = f"vaurien-{protocol}" if tree is None or tree.path is None else \
+        f"vaurien-{tree.commit[:12]}-{protocol}"
+    return Process(name, argv, port, **(tree.popen_options() if tree else {}))
 
 
 def portforward(backend_port: int, port: int | None = None) -> Process:

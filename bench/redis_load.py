@@ -6,6 +6,9 @@ C{20:delay,20:error} (delay 0), through portforward and through HAProxy.
 ops/s per test
 (PING_INLINE, PING_MBULK, SET, GET).
 
+With C{--compare}, the old vaurien gets both too (modes C{old} and
+C{old-faults}).
+
 redis-benchmark 7 exits at the first error reply ("We now immediately exit
 on error"), so the faulted runs use this module's own client instead
 (C{python -m bench.redis_load PORT N CLIENTS PIPELINE}: asyncio, SET/GET
@@ -31,6 +34,31 @@ FAULTS = "20:delay,20:error"
 #: so the faults target the benchmarked commands only.
 FAULT_OPTIONS = ["--handler-delay-sleep", "0", "--handler-delay-commands", "PING,SET,GET",
                  "--handler-error-commands", "PING,SET,GET"]
+
+
+def faulted_mode(mode: str) -> str:
+    """The mode of the vaurien of C{mode} with L{FAULTS}: C{faults}, C{old-faults}."""
+    return "faults" if mode == report.VAURIEN else f"{mode}-faults"
+
+
+def faulted_column(mode: str) -> str | None:
+    """The column a faulted mode's numbers go to (its vaurien's); C{None}
+    for a mode without faults."""
+    if mode == "faults":
+        return report.VAURIEN
+    if mode.endswith("-faults"):
+        return mode[:-len("-faults")]
+    return None
+
+
+def modes(ctx) -> list[str]:
+    """The context's modes, each vaurien followed by its faulted twin."""
+    out = []
+    for mode in ctx.modes():
+        out.append(mode)
+        if mode in ctx.vaurien_modes:
+            out.append(faulted_mode(mode))
+    return out
 
 
 def redis_benchmark(port: int, n: int, pipeline: int, timeout: float) -> dict[str, float]:
@@ -105,16 +133,15 @@ def run(ctx) -> list[dict]:
     server = ["redis-server", "--port", str(backend), "--bind", processes.HOST, "--save", "",
               "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no"]
     with processes.Process("redis-server", server, backend), \
-            processes.vaurien(backend, "redis") as v, \
-            processes.vaurien(backend, "redis", FAULTS, extra=FAULT_OPTIONS) as vf, \
-            processes.portforward(backend) as pf, \
-            processes.haproxy(backend) as hp:
-        ports = {"direct": backend, "vaurien": v.port, "faults": vf.port, "portforward": pf.port,
-                 "haproxy": hp.port}
+            ctx.proxies(backend, "redis") as ports, \
+            ctx.proxies(backend, "redis", FAULTS, extra=FAULT_OPTIONS,
+                        modes=ctx.vaurien_modes) as faulted:
+        ports.update({faulted_mode(mode): faulted[mode] for mode in ctx.vaurien_modes})
 
         def measure(mode, r):
+            column = faulted_column(mode)
             for p in (1, 32):
-                if mode != "faults":
+                if column is None:
                     rps = redis_benchmark(ports[mode], n, p, timeout=600)
                     for t in TESTS:
                         report.add(metrics[(p, t, "dummy")], mode, rps.get(t))
@@ -122,15 +149,14 @@ def run(ctx) -> list[dict]:
                             " ".join(f"{t}={rps.get(t, 0):,.0f}" for t in TESTS))
                 if mode not in report.REFERENCES:
                     st = py_load(ports[mode], py_n, p)
-                    kind = "faults" if mode == "faults" else "dummy"
-                    report.add(metrics[(p, "py", kind)], "direct" if mode == "direct" else "vaurien",
-                               st["ops_per_s"])
+                    kind = "dummy" if column is None else "faults"
+                    report.add(metrics[(p, "py", kind)], column or mode, st["ops_per_s"])
                     if mode == "direct":
                         report.add(metrics[(p, "py", "faults")], "direct", st["ops_per_s"])
                     ctx.log(f"redis round {r} {mode} py client -P{p}: {st['ops_per_s']:,.0f} ops/s "
                             f"({st['errors']} errors of {st['ops']})")
 
-        ctx.interleave(["direct", "vaurien", "faults", "portforward", "haproxy"], measure)
+        ctx.interleave(modes(ctx), measure)
     return ([metrics[(p, t, "dummy")] for p in (1, 32) for t in TESTS]
             + [metrics[(p, "py", k)] for p in (1, 32) for k in ("dummy", "faults")])
 

@@ -8,6 +8,9 @@ A metric is a plain dict (so it goes to JSON as is)::
                 "haproxy": [...]},
      "note": "..."}
 
+With C{--compare REV}, C{rounds} also holds C{"old"} (vaurien at REV),
+and usually not the two references.
+
 C{target.on} is C{"ratio"} (vaurien median / direct median) or C{"value"}
 (vaurien's median itself, e.g. added microseconds); C{min}/C{max} bound it.
 """
@@ -20,8 +23,14 @@ import platform
 import statistics
 import subprocess
 
+#: The proxy under test: the working tree's vaurien (or C{--new REV}'s).
+VAURIEN = "vaurien"
+#: Vaurien at C{--compare REV}, measured beside it.
+OLD = "old"
 #: The proxies measured beside vaurien: Twisted's bare relay and HAProxy.
 REFERENCES = ("portforward", "haproxy")
+#: Every proxy mode, in table order.
+PROXIES = (VAURIEN, OLD) + REFERENCES
 
 
 def metric(bench: str, name: str, unit: str, target: dict | None = None,
@@ -41,20 +50,23 @@ def median(values: list | None) -> float | None:
 
 
 def summarize(m: dict) -> dict:
-    """Medians per mode, ratios to direct, and whether the target is met."""
+    """Medians per mode, ratios to direct, vaurien's ratio to old, and
+    whether the target is met (by vaurien)."""
     med = {mode: median(vals) for mode, vals in m["rounds"].items()}
     d = med.get("direct")
     ratios = {}
-    for mode in ("vaurien",) + REFERENCES:
+    for mode in PROXIES:
         v = med.get(mode)
         ratios[mode] = (v / d) if (v is not None and d and m.get("show_ratio", True)) else None
+    new, old = med.get(VAURIEN), med.get(OLD)
     met = None
     t = m.get("target")
     if t:
-        x = ratios["vaurien"] if t["on"] == "ratio" else med.get("vaurien")
+        x = ratios[VAURIEN] if t["on"] == "ratio" else new
         if x is not None:
             met = (t.get("min") is None or x >= t["min"]) and (t.get("max") is None or x <= t["max"])
-    return {"median": med, "ratio": ratios, "met": met}
+    return {"median": med, "ratio": ratios, "met": met,
+            "new_over_old": (new / old) if (new is not None and old) else None}
 
 
 def _fmt(x: float | None) -> str:
@@ -71,24 +83,43 @@ def _fmt(x: float | None) -> str:
     return f"{x:.2f}"
 
 
+#: Per proxy mode: its column's head and its ratio-to-direct column's head.
+_HEADS = {VAURIEN: ("vaurien", "v/d"), OLD: ("old", "o/d"),
+          "portforward": ("portfwd", "pf/d"), "haproxy": ("haproxy", "hp/d")}
+
+
+def modes_in(metrics: list[dict]) -> list[str]:
+    """The proxy modes any of C{metrics} has rounds of (vaurien always), in table order."""
+    seen = {mode for m in metrics for mode in m["rounds"]}
+    return [mode for mode in PROXIES if mode == VAURIEN or mode in seen]
+
+
 def table(metrics: list[dict]) -> str:
-    head = ["bench", "metric", "unit", "direct", "vaurien", "v/d", "portfwd", "pf/d",
-            "haproxy", "hp/d", "target", "met"]
+    """Medians, ratios to direct, and with an old vaurien, C{v/o}: new / old."""
+    modes = modes_in(metrics)
+    head = ["bench", "metric", "unit", "direct"]
+    for mode in modes:
+        head += _HEADS[mode]
+        if mode == OLD:
+            head.append("v/o")
+    head += ["target", "met"]
     rows = [head]
     for m in metrics:
         s = summarize(m)
         med, r = s["median"], s["ratio"]
         t = m.get("target")
         met = {True: "yes", False: "NO", None: "-" if not t else "?"}[s["met"]]
-        rows.append([m["bench"], m["name"], m["unit"], _fmt(med.get("direct")),
-                     _fmt(med.get("vaurien")), _fmt(r["vaurien"]),
-                     _fmt(med.get("portforward")), _fmt(r["portforward"]),
-                     _fmt(med.get("haproxy")), _fmt(r["haproxy"]),
-                     t["text"] if t else "", met])
+        row = [m["bench"], m["name"], m["unit"], _fmt(med.get("direct"))]
+        for mode in modes:
+            row += [_fmt(med.get(mode)), _fmt(r[mode])]
+            if mode == OLD:
+                row.append(_fmt(s["new_over_old"]))
+        rows.append(row + [t["text"] if t else "", met])
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    numbers = range(3, len(head) - 2)
     lines = []
     for n, row in enumerate(rows):
-        lines.append("  ".join(c.ljust(w) if i < 3 else c.rjust(w) if i < 10 else c.ljust(w)
+        lines.append("  ".join(c.rjust(w) if i in numbers else c.ljust(w)
                                for i, (c, w) in enumerate(zip(row, widths))).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
