@@ -5,6 +5,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -29,19 +30,22 @@ typedef struct {
     int epfd;
     Py_ssize_t read_size;
     char *buf;
+    PyObject *spare;        /* bytes ready for the rest of a partial send */
     Conn **by_fd;
-    int by_fd_len;
+    Py_ssize_t by_fd_len;
     Py_ssize_t count;
     struct epoll_event *events;
     int events_len;
     Conn *serving;          /* the connection being served, if any */
+    int busy;               /* serve() is running: no other may start */
+    PyObject *held;         /* actions of a serve() that failed, or NULL */
 } Pump;
 
 static PyObject *str_active, *str_end, *str_failed, *str_fault, *str_partial,
     *str_stop, *str_splice;
 
 static Conn *
-lookup(Pump *self, int fd)
+lookup(Pump *self, long fd)
 {
     return (fd >= 0 && fd < self->by_fd_len) ? self->by_fd[fd] : NULL;
 }
@@ -80,21 +84,23 @@ Pump_init(Pump *self, PyObject *args, PyObject *kwds)
         PyErr_SetString(PyExc_ValueError, "read_size must be positive");
         return -1;
     }
-    if (self->epfd >= 0) {
+    if (self->buf != NULL) {  /* closed or not, it keeps its buffer */
         PyErr_SetString(PyExc_RuntimeError, "Pump already initialised");
+        return -1;
+    }
+    int epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd < 0) {
+        PyErr_SetFromErrno(PyExc_OSError);
         return -1;
     }
     self->buf = PyMem_Malloc(read_size);
     if (self->buf == NULL) {
+        close(epfd);
         PyErr_NoMemory();
         return -1;
     }
     self->read_size = read_size;
-    self->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (self->epfd < 0) {
-        PyErr_SetFromErrno(PyExc_OSError);
-        return -1;
-    }
+    self->epfd = epfd;
     return 0;
 }
 
@@ -110,7 +116,8 @@ Pump_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 static void
 release_all(Pump *self)
 {
-    for (int fd = 0; fd < self->by_fd_len; fd++) {
+    Py_CLEAR(self->held);
+    for (Py_ssize_t fd = 0; fd < self->by_fd_len; fd++) {
         Conn *conn = self->by_fd[fd];
         if (conn != NULL && conn->fds[0] == fd) {
             self->by_fd[conn->fds[1]] = NULL;
@@ -126,7 +133,7 @@ release_all(Pump *self)
 static PyObject *
 Pump_close(Pump *self, PyObject *unused)
 {
-    if (self->serving != NULL) {
+    if (self->busy) {
         PyErr_SetString(PyExc_RuntimeError, "the pump is serving");
         return NULL;
     }
@@ -141,7 +148,8 @@ Pump_close(Pump *self, PyObject *unused)
 static int
 Pump_traverse(Pump *self, visitproc visit, void *arg)
 {
-    for (int fd = 0; fd < self->by_fd_len; fd++) {
+    Py_VISIT(self->held);
+    for (Py_ssize_t fd = 0; fd < self->by_fd_len; fd++) {
         Conn *conn = self->by_fd[fd];
         if (conn != NULL && conn->fds[0] == fd) {
             Py_VISIT(conn->key);
@@ -165,7 +173,9 @@ Pump_dealloc(Pump *self)
 {
     PyObject_GC_UnTrack(self);
     self->serving = NULL;
+    self->busy = 0;
     Py_XDECREF(Pump_close(self, NULL));
+    Py_CLEAR(self->spare);
     PyMem_Free(self->by_fd);
     PyMem_Free(self->buf);
     PyMem_Free(self->events);
@@ -184,20 +194,26 @@ Pump_len(Pump *self)
     return self->count;
 }
 
+/* Make the table hold `fd`, an open descriptor (below the process's
+ * limit on them): doubling from 64, in size_t, cannot overflow for an int. */
 static int
 grow_table(Pump *self, int fd)
 {
     if (fd < self->by_fd_len)
         return 0;
-    int size = self->by_fd_len ? self->by_fd_len : 64;
-    while (size <= fd)
+    size_t size = self->by_fd_len ? (size_t)self->by_fd_len : 64;
+    while (size <= (size_t)fd)
         size *= 2;
+    if (size > (size_t)PY_SSIZE_T_MAX / sizeof(Conn *)) {
+        PyErr_NoMemory();
+        return -1;
+    }
     Conn **table = PyMem_Realloc(self->by_fd, size * sizeof(Conn *));
     if (table == NULL) {
         PyErr_NoMemory();
         return -1;
     }
-    memset(table + self->by_fd_len, 0, (size - self->by_fd_len) * sizeof(Conn *));
+    memset(table + self->by_fd_len, 0, (size - (size_t)self->by_fd_len) * sizeof(Conn *));
     self->by_fd = table;
     self->by_fd_len = size;
     return 0;
@@ -221,24 +237,28 @@ Pump_add(Pump *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "sockets already in the pump, or not two");
         return NULL;
     }
-    if (grow_table(self, client_fd > backend_fd ? client_fd : backend_fd) < 0)
-        return NULL;
     Conn *conn = PyMem_Calloc(1, sizeof(Conn));
     if (conn == NULL)
         return PyErr_NoMemory();
     conn->fds[0] = client_fd;
     conn->fds[1] = backend_fd;
     conn->budget = budget;
-    for (int side = 0; side < 2; side++) {
+    /* epoll first: it refuses what is not an open descriptor, so the
+     * table grows only for real ones. */
+    int side;
+    for (side = 0; side < 2; side++) {
         struct epoll_event event = {.events = EPOLLIN | EPOLLRDHUP};
         event.data.fd = conn->fds[side];
         if (epoll_ctl(self->epfd, EPOLL_CTL_ADD, conn->fds[side], &event) < 0) {
             PyErr_SetFromErrno(PyExc_OSError);
-            if (side == 1)
-                epoll_ctl(self->epfd, EPOLL_CTL_DEL, client_fd, NULL);
-            PyMem_Free(conn);
-            return NULL;
+            break;
         }
+    }
+    if (side < 2 || grow_table(self, client_fd > backend_fd ? client_fd : backend_fd) < 0) {
+        while (side-- > 0)
+            epoll_ctl(self->epfd, EPOLL_CTL_DEL, conn->fds[side], NULL);
+        PyMem_Free(conn);
+        return NULL;
     }
     Py_INCREF(key);
     conn->key = key;
@@ -260,10 +280,11 @@ Pump_add(Pump *self, PyObject *args)
 static PyObject *
 Pump_remove(Pump *self, PyObject *arg)
 {
-    int fd = PyLong_AsLong(arg);
+    int overflow;
+    long fd = PyLong_AsLongAndOverflow(arg, &overflow);
     if (fd == -1 && PyErr_Occurred())
         return NULL;
-    Conn *conn = lookup(self, fd);
+    Conn *conn = overflow ? NULL : lookup(self, fd);
     if (conn == NULL)
         Py_RETURN_NONE;
     drop(self, conn);
@@ -274,43 +295,33 @@ Pump_remove(Pump *self, PyObject *arg)
 }
 
 /* Append (kind, key, from_client, payload, passed) to actions; the first
- * action of a connection drops it and reports the bytes it passed. */
+ * action of a connection drops it and reports the bytes it passed.  The
+ * action is made first: if that fails, the connection stays. */
 static int
 act(Pump *self, PyObject *actions, PyObject *kind, Conn *conn, int side,
     PyObject *payload)
 {
-    long long passed = 0;
-    if (!conn->dropped) {
-        drop(self, conn);
-        passed = conn->passed;
-    }
     PyObject *action = Py_BuildValue("(OOOOL)", kind, conn->key,
                                      side == 0 ? Py_True : Py_False,
-                                     payload ? payload : Py_None, passed);
+                                     payload ? payload : Py_None,
+                                     conn->dropped ? 0LL : conn->passed);
     if (action == NULL)
         return -1;
     int failed = PyList_Append(actions, action);
     Py_DECREF(action);
+    if (failed == 0 && !conn->dropped)
+        drop(self, conn);
     return failed;
 }
 
-static int
-act_bytes(Pump *self, PyObject *actions, PyObject *kind, Conn *conn, int side,
-          const char *data, Py_ssize_t size)
-{
-    PyObject *payload = PyBytes_FromStringAndSize(data, size);
-    if (payload == NULL)
-        return -1;
-    int failed = act(self, actions, kind, conn, side, payload);
-    Py_DECREF(payload);
-    return failed;
-}
-
-/* The follower raised (a FramingError, or a bug): the connection stops
- * skimming, with the exception to say why. */
+/* The follower raised an Exception (a FramingError, or a bug): the
+ * connection stops skimming, with the exception to say why.  Anything
+ * else (KeyboardInterrupt, SystemExit) goes on up, as in Python. */
 static int
 stop(Pump *self, PyObject *actions, Conn *conn, int side)
 {
+    if (!PyErr_ExceptionMatches(PyExc_Exception))
+        return -1;
     PyObject *type, *value, *traceback;
     PyErr_Fetch(&type, &value, &traceback);
     PyErr_NormalizeException(&type, &value, &traceback);
@@ -323,45 +334,96 @@ stop(Pump *self, PyObject *actions, Conn *conn, int side)
     return failed;
 }
 
-/* One ready socket.  Returns -1 on a Python error (out of memory). */
+/* Read a chunk of the socket of `side` into buf.  Returns its size; 0
+ * when there is none (nothing yet, or an end or error, made an action);
+ * -1 on a Python error. */
+static Py_ssize_t
+read_chunk(Pump *self, PyObject *actions, Conn *conn, int side, char *buf)
+{
+    ssize_t got;
+    do {
+        got = recv(conn->fds[side], buf, self->read_size, 0);
+    } while (got < 0 && errno == EINTR);
+    if (got > 0)
+        return got;
+    if (got == 0)
+        return act(self, actions, str_end, conn, side, NULL);
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return 0;
+    PyObject *message = PyUnicode_FromString(strerror(errno));
+    if (message == NULL)
+        return -1;
+    int failed = act(self, actions, str_failed, conn, side, message);
+    Py_DECREF(message);
+    return failed;
+}
+
+/* A chunk of a connection whose slot is no longer the quiet one: read
+ * into its own bytes object, made before reading (a MemoryError leaves
+ * the chunk in the socket), and handed back unsent. */
+static int
+serve_fault(Pump *self, Conn *conn, int side, PyObject *actions, long long *moved)
+{
+    PyObject *chunk = PyBytes_FromStringAndSize(NULL, self->read_size);
+    if (chunk == NULL)
+        return -1;
+    Py_ssize_t got = read_chunk(self, actions, conn, side, PyBytes_AS_STRING(chunk));
+    if (got > 0) {
+        moved[side] += got;
+        if (got < self->read_size && _PyBytes_Resize(&chunk, got) < 0)
+            return -1;
+        got = act(self, actions, str_fault, conn, side, chunk);
+        if (got == 0)
+            got = PyObject_SetAttr(conn->key, str_active, Py_True);
+    }
+    Py_DECREF(chunk);
+    return got < 0 ? -1 : 0;
+}
+
+/* The rest of a chunk the peer did not take, handed back in the spare
+ * bytes object (made before the chunk was read). */
+static int
+hand_back_rest(Pump *self, Conn *conn, int side, PyObject *actions, Py_ssize_t sent,
+               Py_ssize_t got)
+{
+    PyObject *rest = self->spare;
+    self->spare = NULL;
+    memcpy(PyBytes_AS_STRING(rest), self->buf + sent, got - sent);
+    if (_PyBytes_Resize(&rest, got - sent) < 0)
+        return -1;
+    int failed = act(self, actions, str_partial, conn, side, rest);
+    Py_DECREF(rest);
+    return failed;
+}
+
+/* One ready socket.  Every chunk read is sent, or handed back in an
+ * action, before anything else that may fail.  Returns -1 on a Python
+ * error. */
 static int
 serve_one(Pump *self, Conn *conn, int side, uint32_t events, PyObject *quiet,
           PyObject *actions, long long *moved, long long *calls)
 {
-    int fd = conn->fds[side], peer = conn->fds[1 - side];
-    ssize_t got, sent;
-
+    PyObject *follow = conn->follow[side];
     if (events & TROUBLE)
         return act(self, actions, str_end, conn, side, NULL);
-    do {
-        got = recv(fd, self->buf, self->read_size, 0);
-    } while (got < 0 && errno == EINTR);
-    if (got < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return 0;
-        PyObject *message = PyUnicode_FromString(strerror(errno));
-        if (message == NULL)
-            return -1;
-        int failed = act(self, actions, str_failed, conn, side, message);
-        Py_DECREF(message);
-        return failed;
-    }
-    if (got == 0)
-        return act(self, actions, str_end, conn, side, NULL);
-    if (PyObject_SetAttr(conn->key, str_active, Py_True) < 0)
-        return -1;
-    moved[side] += got;
-    PyObject *follow = conn->follow[side];
     if (follow != NULL && conn->slot != quiet)
-        return act_bytes(self, actions, str_fault, conn, side, self->buf, got);
+        return serve_fault(self, conn, side, actions, moved);
+    if (self->spare == NULL
+        && (self->spare = PyBytes_FromStringAndSize(NULL, self->read_size)) == NULL)
+        return -1;
+    Py_ssize_t got = read_chunk(self, actions, conn, side, self->buf), sent;
+    if (got <= 0)
+        return (int)got;
+    moved[side] += got;
     do {
-        sent = send(peer, self->buf, got, MSG_NOSIGNAL | MSG_DONTWAIT);
+        sent = send(conn->fds[1 - side], self->buf, got, MSG_NOSIGNAL | MSG_DONTWAIT);
     } while (sent < 0 && errno == EINTR);
     if (sent < 0)
         sent = 0;  /* would block, or failed: the transport sees to it */
     conn->passed += got;
-    if (sent != got
-        && act_bytes(self, actions, str_partial, conn, side, self->buf + sent, got - sent) < 0)
+    if (sent != got && hand_back_rest(self, conn, side, actions, sent, got) < 0)
+        return -1;
+    if (PyObject_SetAttr(conn->key, str_active, Py_True) < 0)
         return -1;
     if (follow == NULL) {
         if (conn->passed > conn->budget)
@@ -370,7 +432,7 @@ serve_one(Pump *self, Conn *conn, int side, uint32_t events, PyObject *quiet,
     }
     PyObject *data = PyBytes_FromStringAndSize(self->buf, got);
     if (data == NULL)
-        return -1;
+        return stop(self, actions, conn, side);
     PyObject *count = PyObject_CallOneArg(follow, data);
     Py_DECREF(data);
     long long more = 0;
@@ -489,17 +551,10 @@ serve_waiting(Pump *self, int outer, int wait, int batch, PyObject *quiet,
     return failed ? -1 : 0;
 }
 
+/* Pump.serve, with the pump marked busy. */
 static PyObject *
-Pump_serve(Pump *self, PyObject *args)
+serve(Pump *self, PyObject *quiet, int batch, int outer, int wait)
 {
-    PyObject *quiet;
-    int batch, outer = -1, wait = 0;
-    if (!PyArg_ParseTuple(args, "Oi|ii", &quiet, &batch, &outer, &wait))
-        return NULL;
-    if (self->epfd < 0) {
-        PyErr_SetString(PyExc_ValueError, "the pump is closed");
-        return NULL;
-    }
     if (batch < 1)
         batch = 1;
     if (batch > self->events_len) {
@@ -515,7 +570,10 @@ Pump_serve(Pump *self, PyObject *args)
     } while (ready < 0 && errno == EINTR);
     if (ready < 0)
         return PyErr_SetFromErrno(PyExc_OSError);
-    PyObject *actions = PyList_New(0);
+    /* The actions of a serve that failed come first: their connections
+     * left the pump already. */
+    PyObject *actions = self->held != NULL ? self->held : PyList_New(0);
+    self->held = NULL;
     if (actions == NULL)
         return NULL;
     long long moved[2] = {0, 0}, calls = 0;
@@ -523,10 +581,31 @@ Pump_serve(Pump *self, PyObject *args)
     if (serve_events(self, ready, -1, quiet, actions, moved, &calls, &outer_ready) < 0
         || (outer >= 0 && wait != 0 && PyList_GET_SIZE(actions) == 0
             && serve_waiting(self, outer, wait, batch, quiet, actions, moved, &calls) < 0)) {
-        Py_DECREF(actions);
+        self->held = actions;
         return NULL;
     }
     return Py_BuildValue("(LLLN)", moved[0], moved[1], calls, actions);
+}
+
+static PyObject *
+Pump_serve(Pump *self, PyObject *args)
+{
+    PyObject *quiet;
+    int batch, outer = -1, wait = 0;
+    if (!PyArg_ParseTuple(args, "Oi|ii", &quiet, &batch, &outer, &wait))
+        return NULL;
+    if (self->epfd < 0) {
+        PyErr_SetString(PyExc_ValueError, "the pump is closed");
+        return NULL;
+    }
+    if (self->busy) {  /* a follower, or another thread, while it serves */
+        PyErr_SetString(PyExc_RuntimeError, "the pump is serving");
+        return NULL;
+    }
+    self->busy = 1;
+    PyObject *result = serve(self, quiet, batch, outer, wait);
+    self->busy = 0;
+    return result;
 }
 
 static PyMethodDef Pump_methods[] = {

@@ -66,6 +66,8 @@ class PyPump:
         self._poll = select.epoll()
         self._by_fd: dict[int, tuple[_Conn, int]] = {}
         self._count = 0
+        self._busy = False  # serve() is running: no other may start
+        self._held: list = []  # actions of a serve() that raised
 
     def __len__(self) -> int:
         return self._count
@@ -80,9 +82,13 @@ class PyPump:
         if client_fd == backend_fd or client_fd in self._by_fd or backend_fd in self._by_fd:
             raise ValueError("sockets already in the pump, or not two")
         conn = _Conn((client_fd, backend_fd), key, (follow_requests, follow_replies), slot, budget)
-        for side, fd in enumerate((client_fd, backend_fd)):
-            self._poll.register(fd, select.EPOLLIN | select.EPOLLRDHUP)
-            self._by_fd[fd] = (conn, side)
+        self._poll.register(client_fd, select.EPOLLIN | select.EPOLLRDHUP)
+        try:
+            self._poll.register(backend_fd, select.EPOLLIN | select.EPOLLRDHUP)
+        except BaseException:
+            self._poll.unregister(client_fd)
+            raise
+        self._by_fd[client_fd], self._by_fd[backend_fd] = (conn, 0), (conn, 1)
         self._count += 1
 
     def remove(self, fd: int) -> int | None:
@@ -104,6 +110,9 @@ class PyPump:
 
     def close(self) -> None:
         """Drop every connection and close the epoll set."""
+        if self._busy:
+            raise RuntimeError("the pump is serving")
+        self._held = []
         self._by_fd.clear()
         self._count = 0
         self._poll.close()
@@ -116,9 +125,26 @@ class PyPump:
 
         @return: C{(to_backend, to_client, calls, actions)}: the bytes read
             each way, the requests the followers counted, the actions.
+        @raise RuntimeError: it is serving already (a follower, or another
+            thread, called it).
         """
+        if self._busy:
+            raise RuntimeError("the pump is serving")
+        self._busy = True
+        # The actions of a serve that raised come first: their connections
+        # left the pump already.
+        actions, self._held = self._held, []
+        try:
+            return self._serve(quiet, batch, outer, wait, actions)
+        except BaseException:
+            self._held = actions
+            raise
+        finally:
+            self._busy = False
+
+    def _serve(self, quiet: Any, batch: int, outer: int, wait: int,
+               actions: list) -> tuple[int, int, int, list]:
         moved = [0, 0]
-        actions: list = []
         calls = self._serve_events(self._poll.poll(0, batch), quiet, moved, actions)
         handle = self._nest(outer) if outer >= 0 and wait and not actions else None
         if handle is not None:
@@ -195,11 +221,11 @@ class PyPump:
             if not data:
                 act("end", conn, side)
                 continue
-            conn.key.active = True
             moved[side] += len(data)
             follow = conn.follow[side]
             if follow is not None and conn.slot is not quiet:
                 act("fault", conn, side, data)
+                conn.key.active = True
                 continue
             try:
                 sent = os.write(conn.fds[1 - side], data)
@@ -208,6 +234,7 @@ class PyPump:
             conn.passed += len(data)
             if sent != len(data):
                 act("partial", conn, side, data[sent:])
+            conn.key.active = True  # once the chunk is sent or handed back
             if follow is None:
                 if conn.passed > conn.budget:
                     act("splice", conn, side)
