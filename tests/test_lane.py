@@ -161,16 +161,18 @@ class SkimmingInTheLaneTests(TestCase):
         self.assertEqual(len(self.lane), 0)
         self.assertEqual(await deferToThread(sock.recv, 10), b"")
 
-    async def test_a_backend_gone_at_rest_leaves_the_client_served(self):
+    async def test_a_backend_gone_at_rest_closes_the_client_as_direct(self):
+        """A server that drops a client at rest (CLIENT KILL, its idle
+        C{timeout}): the client sees the close, as it would direct."""
         sock = self.raw()
         await self.pinged(sock)
         killer = redis.Redis(host="127.0.0.1", port=self.redis_port, socket_timeout=WAIT)
         self.addCleanup(killer.close)
         killed = await deferToThread(killer.client_kill_filter, _type="normal", skipme=True)
         self.assertEqual(killed, 1)
-        await eventually(lambda: len(self.lane) == 0, "the lane handing the connection back")
-        await self.pinged(sock)
-        self.assertEqual(self.proxy.connections_total, 1)
+        self.assertEqual(await deferToThread(sock.recv, 1), b"")
+        await eventually(lambda: not self.proxy.connections, "the connection closed")
+        self.assertEqual(len(self.lane), 0)
 
     async def test_garbage_in_the_lane_joins_the_connections(self):
         """The bytes are passed on before the framing sees them: the

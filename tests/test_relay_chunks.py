@@ -66,19 +66,51 @@ class ChunkingTests(SynchronousTestCase):
         )
 
     def test_client_waits_for_the_backend(self):
-        """Bytes sent before the backend accepted are passed on once it has."""
+        """Bytes sent before the backend accepted are passed on once it has;
+        meanwhile the client is still read (so its leaving is seen)."""
         reactor = MemoryReactorClock()
         factory = ProxyFactory(proxy_settings(1, "100:dummy"), reactor)
         client = factory.buildProtocol(LOOPBACK)
         client_transport = StringTransport(peerAddress=LOOPBACK)
         client.makeConnection(client_transport)
-        self.assertEqual(client_transport.producerState, "paused")
+        self.assertEqual(client_transport.producerState, "producing")
         client.dataReceived(b"early")
         backend = reactor.tcpClients[-1][2].buildProtocol(LOOPBACK)
         backend_transport = StringTransport(peerAddress=LOOPBACK)
         backend.makeConnection(backend_transport)
         self.assertEqual(client_transport.producerState, "producing")
         self.assertEqual(backend_transport.value(), b"early")
+
+    def test_client_leaving_while_connecting_cancels_the_connect(self):
+        """A client that closes while its backend connection is pending is
+        closed at once and the connect attempt given up, whichever way it
+        leaves (end of stream, or a reset)."""
+        for leave in ("readConnectionLost", "connectionLost"):
+            reactor = MemoryReactorClock()
+            factory = ProxyFactory(proxy_settings(1, "100:dummy", timeout=30.0), reactor)
+            client = factory.buildProtocol(LOOPBACK)
+            client_transport = StringTransport(peerAddress=LOOPBACK)
+            client.makeConnection(client_transport)
+            getattr(client, leave)()
+            self.assertTrue(client_transport.disconnecting, leave)
+            self.assertTrue(reactor.connectors[-1].stoppedConnecting, leave)
+            self.assertEqual(factory.proxy.connections, set())
+
+    def test_client_read_while_connecting_is_bounded(self):
+        """Past C{max_buffer} bytes held for a pending backend, the client
+        is paused; the backend's accepting lets it go on."""
+        reactor = MemoryReactorClock()
+        factory = ProxyFactory(proxy_settings(1, "100:dummy", max_buffer=10), reactor)
+        client = factory.buildProtocol(LOOPBACK)
+        client_transport = StringTransport(peerAddress=LOOPBACK)
+        client.makeConnection(client_transport)
+        client.dataReceived(b"x" * 11)
+        self.assertEqual(client_transport.producerState, "paused")
+        backend = reactor.tcpClients[-1][2].buildProtocol(LOOPBACK)
+        backend_transport = StringTransport(peerAddress=LOOPBACK)
+        backend.makeConnection(backend_transport)
+        self.assertEqual(client_transport.producerState, "producing")
+        self.assertEqual(backend_transport.value(), b"x" * 11)
 
     def test_backend_that_never_answers_times_out(self):
         """A backend connection still pending after C{timeout} seconds is

@@ -55,11 +55,13 @@ _UNSHARED = _Unshared()
 class TransportSocket:
     """One side of a proxied connection, with the socket methods handlers use.
 
-    @ivar framed: C{True} during a call on a framed protocol: the buffer
-        holds one frame, and C{recv} past it raises C{BlockingIOError}
-        even in a thread (the next frame is another call's).
+    @ivar framed: C{True} on a framed protocol: a call's buffer holds one
+        frame (the request, or the reply to it), and C{recv} past the end
+        of that frame returns C{b""} (the next frame is another call's).
     @ivar write_to: where C{sendall} writes instead of the transport, when
         the proxy orders a call's writes (framed protocols).
+    @ivar close_to: what C{close} does instead of closing the transport,
+        when the proxy decides when a framed connection may end.
     @ivar _closed: the seed's flag: set when this side was closed by a
         handler (handlers may set it themselves).
     """
@@ -82,7 +84,9 @@ class TransportSocket:
         self.transport: Any = None
         self._blocking = False
         self.framed = False
+        self._frame_ended = False
         self.write_to: Callable[[bytes], None] | None = None
+        self.close_to: Callable[[], None] | None = None
 
     @property
     def blocking(self) -> bool:
@@ -115,6 +119,25 @@ class TransportSocket:
             self._buffer += data
             self._condition.notify_all()
 
+    def deliver_frame(self, frame: bytes) -> None:
+        """Hold C{frame}, whole, for the call that starts (framed
+        protocols): C{recv} returns it, then C{b""}."""
+        with self._condition:
+            self._buffer += frame
+            self._frame_ended = True
+            self._condition.notify_all()
+
+    def await_frame(self) -> None:
+        """A call starts whose frame on this side is still to come (the
+        reply to its request): C{recv} waits for it, or raises
+        C{BlockingIOError} on the reactor."""
+        self._frame_ended = False
+
+    @property
+    def frame_waited(self) -> bool:
+        """C{True} while a call waits for this side's frame to come."""
+        return self.framed and not self._frame_ended
+
     def deliver_end(self) -> None:
         """Mark the end of this side's stream: C{recv} returns C{b""} once the
         buffer is empty."""
@@ -141,7 +164,7 @@ class TransportSocket:
         @raise TimeoutError: in a thread, when C{settimeout}'s time passed.
         """
         with self._condition:
-            waits = self.blocking and self._timeout != 0.0 and not self.framed
+            waits = self.blocking and self._timeout != 0.0
             if waits and not self._condition.wait_for(
                 self._readable, self._timeout
             ):
@@ -149,6 +172,8 @@ class TransportSocket:
             if not self._buffer:
                 if self._ended or self._closed:
                     self.end_seen = True
+                    return b""
+                if self.framed and self._frame_ended:
                     return b""
                 raise BlockingIOError(11, "Resource temporarily unavailable")
             data = bytes(self._buffer[:bufsize])
@@ -158,7 +183,10 @@ class TransportSocket:
         return data
 
     def _readable(self) -> bool:
-        return bool(self._buffer) or self._ended or self._closed
+        return (
+            bool(self._buffer) or self._ended or self._closed
+            or (self.framed and self._frame_ended)
+        )
 
     # -- the handler's side: writing and closing --------------------------
 
@@ -197,7 +225,9 @@ class TransportSocket:
     def close(self) -> None:
         """Close this side once what was written is sent."""
         self._set_closed()
-        if self.transport is not None:
+        if self.close_to is not None:
+            self._call_in_reactor(self.close_to)
+        elif self.transport is not None:
             self._call_in_reactor(self.transport.loseConnection)
 
     def abort(self) -> None:

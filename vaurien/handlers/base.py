@@ -77,7 +77,8 @@ class NonBlockingHandler(BaseHandler):
     def drain(source) -> tuple[bytes, bool]:
         """Take everything C{source} holds now.
 
-        @return: the bytes, and C{True} when the peer has ended its stream.
+        @return: the bytes, and C{True} when the peer has ended its stream
+            (not merely the frame of this call, on a framed protocol).
         """
         chunks = []
         while True:
@@ -86,7 +87,7 @@ class NonBlockingHandler(BaseHandler):
             except BlockingIOError:
                 return b"".join(chunks), False
             if not data:
-                return b"".join(chunks), True
+                return b"".join(chunks), source.ended or not source.framed
             chunks.append(data)
 
     def forward(self, source, dest) -> bool:

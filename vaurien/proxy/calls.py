@@ -49,11 +49,18 @@ class HandlerSlot:
     def call(self, client: Any, backend: Any, to_backend: bool, proxy: Any) -> Any:
         """Run the handler once, for C{proxy} (its reactor and threads).
 
+        In a thread, both wrappers start each call with the proxy's
+        C{timeout} as theirs (the handler may change it): a C{recv} that
+        waits longer raises C{TimeoutError}, as a socket would.
+
         @return: its result, or a Deferred of it for a handler that waits
             (coroutine, Deferred) or runs in a thread.
         """
         if self.in_thread:
-            client.blocking = backend.blocking = True
+            timeout = proxy.settings.timeout or None
+            for side in (client, backend):
+                side.blocking = True
+                side.settimeout(timeout)  # as the original's sockets had
             d = deferToThreadPool(
                 proxy.reactor, proxy.threads, self.handler, client, backend, to_backend
             )

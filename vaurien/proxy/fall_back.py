@@ -38,15 +38,17 @@ class FallsBack:
 
     def _switch_to_tcp(self) -> None:
         held_client, held_backend = self.framing.unframed()
-        to_backend = [w.frame.data for w in self._work if w.is_request and not w.again]
-        to_client = [w.frame.data for w in self._work if not w.is_request and not w.again]
-        self._work.clear()
+        to_backend = [w.frame.data for w in self._requests if not w.again]
+        to_client = [w.frame.data for w in self._replies if not w.again]
+        self._requests.clear()
+        self._replies.clear()
         self._dequeue_all()
         for call in self._calls:
             self.client.transport.write(bytes(call.answer))
         self._calls.clear()
         self._awaiting.clear()
         self.client.framed = self.backend.framed = False
+        self.backend.close_to = None
         self._switching = False
         self._tunnel = True
         self.slot = self.proxy.dummy_slot

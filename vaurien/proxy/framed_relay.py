@@ -3,11 +3,16 @@ redis, memcache): a handler chosen per request, answers kept in request
 order, and a fall-back to plain tcp when framing stops.
 
 Requests are framed as they arrive and each gets a L{Call} with its own
-handler. The handler runs twice: once for the request (C{to_backend}
-true: the client wrapper holds exactly that request), and, when it sent
-the request on, once for the backend's reply (the backend wrapper holds
-exactly that reply). Requests are pipelined: the next request is handled
-without waiting for the previous reply. Whatever a call writes to the
+handler. The handler is called for the request (C{to_backend} true: the
+client wrapper holds exactly that request, then C{b""}); what it writes
+to the backend wrapper is the request passed on, and reading the backend
+wrapper gives the reply to that request, then C{b""}. If it passed the
+request on without reading the reply, it is called again for the reply
+(the backend wrapper holds exactly that reply). C{close()} of the backend
+wrapper ends the backend connection once the replies owed on it are
+through; the next request opens another. Requests are pipelined: the
+next request is handled without waiting for the previous reply, and a
+reply's call goes before the next request's. Whatever a call writes to the
 client is held until every earlier call has been answered, so replies
 reach the client in request order even when a fault answers a request at
 once. A call that neither sends its request on nor answers it (C{hang})
@@ -48,15 +53,19 @@ class FramedRelay(Skims, FallsBack, Relay):
         self.client.framed = self.backend.framed = True
         self._calls: deque[Call] = deque()
         self._awaiting: deque[Call] = deque()
-        self._work: deque[Work] = deque()
+        self._requests: deque[Work] = deque()  # request calls waiting to run
+        self._replies: deque[Work] = deque()  # reply calls: they go first
         self._queued = 0
         self._tunnel = False
         self._switching = False
         self._raw = {True: bytearray(), False: bytearray()}
         self._unhandled: dict[bool, list[bytes]] = {True: [], False: []}
-        self._ending = False
+        self._ending = False  # the backend closed: end when its replies are out
+        self._retiring = False  # a handler closed the backend connection
         self._unavailable = False
+        self._early = bytearray()  # from the client while the backend connects
         self._current: Work | None = None
+        self.backend.close_to = self._retire_backend
         self._start_skims()
 
     def _connection_slot(self) -> Any:
@@ -76,6 +85,11 @@ class FramedRelay(Skims, FallsBack, Relay):
     def data_from(self, from_client: bool, data: bytes) -> None:
         """Frame the bytes; queue a call for each request or reply."""
         self.active = True
+        if from_client and self._connecting is not None:
+            self._early += data  # framed (or skimmed) once the backend is there
+            if len(self._early) > self.proxy.settings.max_buffer:
+                self.client_gate.pause("buffer-full")
+            return
         if self._skimming():
             self._skim(from_client, data)
             return
@@ -105,6 +119,17 @@ class FramedRelay(Skims, FallsBack, Relay):
         self._run_calls()
         self._switch_when_idle()
 
+    def backend_connected(self, backend_side: Any) -> None:
+        super().backend_connected(backend_side)
+        self._release_early()
+
+    def _release_early(self) -> None:
+        """Take in what the client sent while the backend was connecting."""
+        if self._early and not self.closed:
+            early, self._early = bytes(self._early), bytearray()
+            self.client_gate.resume("buffer-full")
+            self.data_from(True, early)
+
     # -- cutting frames -----------------------------------------------------
 
     def _new_requests(self, requests: list[Frame]) -> None:
@@ -124,7 +149,7 @@ class FramedRelay(Skims, FallsBack, Relay):
                     self._expect(call)
                 continue
             self._calls.append(call)
-            self._queue(Work(call, True))
+            self._queue(self._requests, Work(call, True))
         if passed:
             send_now(self.backend.transport, b"".join(passed))
 
@@ -132,9 +157,12 @@ class FramedRelay(Skims, FallsBack, Relay):
         """Whether C{call} can skip its handler: a passthrough handler, and
         nothing before it still waiting to run."""
         return (
-            call.slot.passthrough and not self._work and self._call is None
-            and self.backend.transport is not None
+            call.slot.passthrough and not self._has_work() and self._call is None
+            and self.backend.transport is not None and not self._retiring
         )
+
+    def _has_work(self) -> bool:
+        return bool(self._requests or self._replies)
 
     def _new_reply(self, reply: Frame) -> None:
         if reply.command == b">":  # a RESP3 push: out of band, answers nothing
@@ -145,14 +173,19 @@ class FramedRelay(Skims, FallsBack, Relay):
             return
         call = self._awaiting.popleft()
         call.reply = reply
-        if self._passes(call):
+        current = self._current
+        if self._call is not None and current.is_request and current.call is call:
+            self.backend.deliver_frame(reply.data)  # the running call reads it
+        elif self._passes(call):
             call.answer += reply.data
             call.complete = True
         else:
-            self._queue(Work(call, False))
+            self._queue(self._replies, Work(call, False))
+        if self._retiring and not self._awaiting:
+            self._end_backend_connection()
 
-    def _queue(self, work: Work) -> None:
-        self._work.append(work)
+    def _queue(self, queue: deque[Work], work: Work) -> None:
+        queue.append(work)
         self._queued += len(work.frame.data)
         if self._queued > self.proxy.settings.max_buffer:
             self.client_gate.pause("buffer-full")
@@ -171,28 +204,39 @@ class FramedRelay(Skims, FallsBack, Relay):
     def _run_calls(self) -> None:
         if self._tunnel:
             return super()._run_calls()
-        while self._work and self._call is None and not self.closed:
-            work = self._work[0]
-            if work.is_request and self.backend.transport is None:
+        while self._call is None and not self.closed and self._has_work():
+            queue = self._replies or self._requests
+            work = queue[0]
+            if work.is_request and (self.backend.transport is None or self._retiring):
+                if self._ending or self._retiring:
+                    break  # the backend is gone for good, or going
                 if self._unavailable:
                     self._answer_unavailable()
                 elif self._connecting is None:
                     self._connect_backend()
                 return
-            self._work.popleft()
+            queue.popleft()
             if self._passed_on(work):
                 continue
-            self._current = work
-            source = self.client if work.is_request else self.backend
-            if not work.again:
-                self._dequeue(work)
-                source.deliver(
-                    self.framing.rewrite_request(work.frame) if work.is_request
-                    else work.frame.data
-                )
-            self._route_writes(work)
-            self._invoke(work.call.slot, work.is_request, source.consumed)
+            self._start_call(work)
         self._close_if_done()
+
+    def _start_call(self, work: Work) -> None:
+        """Give the handler of C{work} its frame and run it."""
+        self._current = work
+        source = self.client if work.is_request else self.backend
+        if not work.again:
+            self._dequeue(work)
+            if work.is_request:
+                source.deliver_frame(self.framing.rewrite_request(work.frame))
+                if work.frame.expects_reply:
+                    self.backend.await_frame()
+                else:
+                    self.backend.deliver_frame(b"")  # no reply will come
+            else:
+                source.deliver_frame(work.frame.data)
+        self._route_writes(work)
+        self._invoke(work.call.slot, work.is_request, source.consumed)
 
     def _passed_on(self, work: Work) -> bool:
         """Pass a frame whose handler only passes bytes on, as that handler
@@ -204,9 +248,7 @@ class FramedRelay(Skims, FallsBack, Relay):
         self._dequeue(work)
         if work.is_request:
             self._forward(call, self.framing.rewrite_request(work.frame))
-            if call.request.expects_reply:
-                self._expect(call)
-            else:
+            if not call.request.expects_reply:
                 call.complete = True
         else:
             call.answer += work.frame.data
@@ -228,8 +270,14 @@ class FramedRelay(Skims, FallsBack, Relay):
             self._flush()
 
     def _forward(self, call: Call, data: bytes) -> None:
+        """Send (part of) the request of C{call} to the backend; from its
+        first bytes on, the next reply is its own."""
         if self.backend.transport is None:
+            if self._ending:
+                return  # the backend closed: the request is lost, as direct
             raise BrokenPipeError(32, "Broken pipe")
+        if not call.forwarded and call.request.expects_reply:
+            self._expect(call)
         call.forwarded = True
         self.backend.transport.write(data)
 
@@ -239,16 +287,22 @@ class FramedRelay(Skims, FallsBack, Relay):
         if self._ends_connection(result):
             return
         source = self.client if to_backend else self.backend
+        queue = self._requests if to_backend else self._replies
         if source.buffered:
             if source.consumed != consumed_before:
-                self._work.appendleft(Work(work.call, to_backend, again=True))
+                queue.appendleft(Work(work.call, to_backend, again=True))
                 return
             source.recv(source.buffered)  # what the handler left is dropped
         call = work.call
         if not to_backend:
             call.complete = True
+        elif call.reply is not None:  # it came during the call
+            if self.backend.buffered:  # not read (all): a call for the rest
+                self._replies.appendleft(Work(call, False, again=True))
+            else:
+                call.complete = True
         elif call.forwarded and call.request.expects_reply:
-            self._expect(call)
+            pass  # its reply is awaited
         elif call.forwarded or call.answered or not call.request.expects_reply:
             call.complete = True
         self._flush()
@@ -280,10 +334,16 @@ class FramedRelay(Skims, FallsBack, Relay):
             send_now(self.client.transport, b"".join(ready))
 
     def _close_if_done(self) -> None:
-        if self._work or self._call is not None or self.closed or self._tunnel:
+        if self._replies or self._call is not None or self.closed or self._tunnel:
+            return
+        if self._ending:
+            self._flush()
+            self.close()  # requests left would reach no one, as direct
+            return
+        if self._requests or self._early:
             return
         owed = self._awaiting or (self.skim_slot is not None and not self.framing.resting)
-        if self._ending or (self.client.ended and not owed):
+        if self.client.ended and not owed:
             self.close()
         elif self.client.ended and self.backend.transport is not None:
             self.backend.shutdown(socket.SHUT_WR)  # every request is sent on
@@ -307,13 +367,38 @@ class FramedRelay(Skims, FallsBack, Relay):
             self._backend_ended()
 
     def _backend_ended(self) -> None:
-        """The backend closed: finish its last reply; keep the client if
-        no reply is owed (its next request opens a new connection)."""
+        """The backend closed (or half-closed) on its own: finish its last
+        reply, then end the client's connection too, as a direct one would
+        end, once the answers owed are out. With C{stay_connected}, the
+        client is kept if no reply is owed: its next request opens a new
+        backend connection."""
+        keeps_client = self.proxy.settings.stay_connected
         if self.skim_slot is not None:
             self.skim_slot = None
-            if not self.framing.resting:  # what is owed will never come
-                self.close()
+            if not (keeps_client and self.framing.resting):
+                self.close()  # every byte is passed on already
                 return
+        self._end_backend_connection()
+        self._ending = bool(self._awaiting) or not keeps_client
+        self._flush()
+        self._run_calls()
+        self._switch_when_idle()
+
+    def _retire_backend(self) -> None:
+        """A handler closed the backend wrapper: no request goes to this
+        backend connection any more; it ends once the replies owed on it
+        are through, and the next request opens another."""
+        if self.backend.transport is None:
+            return
+        self._retiring = True
+        if not self._awaiting:
+            self._end_backend_connection()
+            self._run_calls()
+
+    def _end_backend_connection(self) -> None:
+        """Close the backend connection, completing a reply its close
+        delimits; the next request opens another."""
+        self._retiring = False
         try:
             replies = self.framing.replies_ended()
         except FramingError:
@@ -326,9 +411,6 @@ class FramedRelay(Skims, FallsBack, Relay):
         if self.client.transport.producer is not None:
             self.client.transport.unregisterProducer()
         transport.loseConnection()
-        self._ending = bool(self._awaiting)
-        self._run_calls()
-        self._switch_when_idle()
 
     # -- a backend that cannot be reached ----------------------------------
 
@@ -343,12 +425,12 @@ class FramedRelay(Skims, FallsBack, Relay):
             self.close()
             return
         self._unavailable = True
-        self.client_gate.resume("connecting")
+        self._release_early()
         self._answer_unavailable()
 
     def _answer_unavailable(self) -> None:
-        request = next((work.frame for work in self._work if work.is_request), None)
-        if request is not None:
+        request = next((work.frame for work in self._requests), None)
+        if request is not None and not self.closed:
             self._flush()
             self.client.transport.write(self.proxy.protocol.unavailable_response(request.data))
             self.close()

@@ -98,4 +98,5 @@ class LiveControl:
             "bytes": {"to_backend": proxy.bytes_to_backend, "to_client": proxy.bytes_to_client},
             "backend_failures": proxy.backend_failures,
             "fallbacks": proxy.fallbacks,
+            "stuck_threads": proxy.stuck_threads,
         }

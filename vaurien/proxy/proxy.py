@@ -63,6 +63,8 @@ class Proxy:
     @ivar bytes_to_client: bytes received from backends.
     @ivar backend_failures: how many backend connections failed.
     @ivar fallbacks: how many connections stopped being framed.
+    @ivar stuck_threads: worker threads still running a handler call whose
+        connection was closed at the timeout.
     @ivar control: what the control API may do to this proxy.
     """
 
@@ -88,6 +90,7 @@ class Proxy:
         self.bytes_to_backend = self.bytes_to_client = 0
         self.backend_failures = 0
         self.fallbacks = 0
+        self.stuck_threads = 0
         self.control = LiveControl(self)
 
     def use_handlers(self, entries: Any) -> None:
@@ -192,6 +195,16 @@ class Proxy:
     def fell_back(self) -> None:
         """Count a connection that stopped being framed."""
         self.fallbacks += 1
+
+    def thread_stuck(self, call: Deferred) -> None:
+        """Count a handler call stuck in its thread until it returns."""
+        self.stuck_threads += 1
+
+        def returned(result: Any) -> Any:
+            self.stuck_threads -= 1
+            return result
+
+        call.addBoth(returned)
 
     def connection_closed(self, relay: Any) -> None:
         """Forget a connection that ended."""

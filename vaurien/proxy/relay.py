@@ -122,7 +122,9 @@ class Relay:
     # -- opening ----------------------------------------------------------
 
     def start(self) -> None:
-        """Open the backend connection; the client waits for it."""
+        """Open the backend connection. Meanwhile the client is read into
+        its wrapper (up to C{max_buffer}), so that its leaving is seen and
+        the connect cancelled at once."""
         self.log.info(
             "{proxy}: {peer} connected, handler={handler}",
             proxy=self.proxy.name, peer=self.peer, handler=self._handler_label(),
@@ -131,7 +133,6 @@ class Relay:
         self._connect_backend()
 
     def _connect_backend(self) -> None:
-        self.client_gate.pause("connecting")
         connecting = self.proxy.connect_backend(self)
         if not connecting.called:  # a reused connection is attached at once
             self._connecting = connecting
@@ -153,7 +154,6 @@ class Relay:
         client_transport.registerProducer(self.backend_gate.producer_for_peer(), True)
         transport.registerProducer(self.client_gate.producer_for_peer(), True)
         self.passthrough = self._joins_directly()
-        self.client_gate.resume("connecting")
         if self.passthrough and self.client.buffered:
             transport.write(self.client.recv(self.client.buffered))
         self._run_calls()
@@ -188,7 +188,10 @@ class Relay:
             return
         self.active = True
         if not from_client and self._keeps_client():
-            self._drop_backend()
+            if self.client.ended:
+                self.close()  # the client is done too: nothing to keep
+            else:
+                self._drop_backend()
             return
         if from_client and self.proxy.protocol.settings.get("reuse_socket"):
             self.close()  # the client is done; its backend waits for the next one
@@ -219,7 +222,10 @@ class Relay:
         self.passthrough = False
         self.backend_gate = None
         if self.backend._closed or self._keeps_client():
-            self.backend.detach()
+            if self.client.ended and not self.client.buffered and self._call is None:
+                self.close()  # the client is done too: nothing to keep
+            else:
+                self.backend.detach()
             return
         self._backend_gone = True
         self.backend.deliver_end()
@@ -237,6 +243,7 @@ class Relay:
         return self.client_gate if to_backend else self.backend_gate
 
     def _consumed(self, to_backend: bool) -> None:
+        self.active = True
         source = self.client if to_backend else self.backend
         gate = self._gate(to_backend)
         if gate is not None and source.buffered <= self.proxy.settings.max_buffer:
@@ -357,12 +364,14 @@ class Relay:
 
     def _idle_check(self) -> None:
         self._idle_timer = None
-        if self.active or self._call is not None or self._holds_connection():
+        if self.active or self._waits_on_reactor() or self._holds_connection():
             self.active = False
             self._idle_checks = 0
         else:
             self._idle_checks += 1
             if self._idle_checks >= IDLE_CHECKS:
+                if self._call is not None:
+                    self._abandon_thread()
                 self.log.info(
                     "{proxy}: {peer} idle for {timeout}s; closing",
                     proxy=self.proxy.name, peer=self.peer,
@@ -371,6 +380,24 @@ class Relay:
                 self.close()
                 return
         self._schedule_idle_check()
+
+    def _waits_on_reactor(self) -> bool:
+        """Whether a handler call runs that bounds its own wait (C{delay}
+        waits its C{sleep}); a call in a thread that moves no byte for the
+        idle timeout is stuck."""
+        return self._call is not None and not self._calling.in_thread
+
+    def _abandon_thread(self) -> None:
+        """Give up on a handler stuck in its thread outside the wrappers
+        (they would have raised C{TimeoutError}): the connection is closed
+        and the thread counted as stuck until it returns."""
+        self.log.warn(
+            "{proxy}: handler {handler} stuck in its thread for {timeout}s; "
+            "closing {peer}",
+            proxy=self.proxy.name, handler=self._calling.name, peer=self.peer,
+            timeout=self.proxy.settings.timeout,
+        )
+        self.proxy.thread_stuck(self._call)
 
     def _park_backend(self) -> bool:
         """With tcp's C{reuse_socket}, hand a healthy backend connection to
@@ -404,9 +431,10 @@ class Relay:
             self.spliced.stop(self.proxy.pipes)
         if self.in_lane:
             self.proxy.lane.leave(self)
-        for waiting in (self._connecting, self._call):
+        thread_call = self._calling is not None and self._calling.in_thread
+        for waiting in (self._connecting, None if thread_call else self._call):
             if isinstance(waiting, Deferred):
-                waiting.cancel()
+                waiting.cancel()  # a thread's call ends when woken, below
         for side in (self.client, self.backend):
             side.deliver_end()
         self.client.transport.loseConnection()

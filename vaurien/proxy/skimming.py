@@ -43,7 +43,7 @@ class Skims:
         """Start skimming if a quiet slot is in force, the framing can
         follow, and nothing is in flight."""
         if (
-            self.proxy.quiet_slot is None or not self._skims or self._calls or self._work
+            self.proxy.quiet_slot is None or not self._skims or self._calls or self._has_work()
             or self._call is not None or self._switching or self._tunnel
             or self.backend.transport is None or not self.framing.resting
         ):
@@ -85,6 +85,7 @@ class Skims:
         self._note_fall_back(reason)
         self._tunnel = self.passthrough = True
         self.client.framed = self.backend.framed = False
+        self.backend.close_to = None
         self.slot = self.proxy.dummy_slot
         if self.client.ended:
             self.backend.shutdown(socket.SHUT_WR)
