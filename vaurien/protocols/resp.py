@@ -21,6 +21,7 @@ _BULK = frozenset(b"$!=")
 #: Aggregate type byte -> elements per announced unit.
 _AGGREGATE = {ord("*"): 1, ord("~"): 1, ord(">"): 1, ord("%"): 2, ord("|"): 2}
 _NULLABLE = frozenset(b"$*")
+_ATTRIBUTE = ord("|")
 
 
 def _length(text: bytes, limit: int, nullable: bool) -> int:
@@ -245,6 +246,9 @@ class RespReplyFramer(_Reader):
     def _begin(self) -> None:
         self._stack: list[int] = []  # elements left in each open aggregate
         self._open: list[int] = []  # type byte of each open aggregate
+        #: How many open aggregates, from the outermost, are attributes
+        #: whose annotated value comes next: all of them, before the reply.
+        self._annotating = 0
         self._bulk: int | None = None  # size of the awaited payload
         self._kind = 0  # type byte of the reply the frame carries
 
@@ -295,10 +299,11 @@ class RespReplyFramer(_Reader):
                 self._bulk = size
         elif kind in _AGGREGATE:
             count = _length(rest, self._max_elements, kind in _NULLABLE)
-            count = max(count, 0) * _AGGREGATE[kind] + (kind == ord("|"))
+            count = max(count, 0) * _AGGREGATE[kind] + (kind == _ATTRIBUTE)
             if count:
                 self._stack.append(count)
                 self._open.append(kind)
+                self._settle_top()
             else:
                 self._value_done()
         else:
@@ -309,14 +314,22 @@ class RespReplyFramer(_Reader):
         while self._stack:
             self._stack[-1] -= 1
             if self._stack[-1]:
+                self._settle_top()
                 return
             self._stack.pop()
             self._open.pop()
+            self._annotating = min(self._annotating, len(self._stack))
         self._emit(b">" if self._kind == ord(">") else None)
+
+    def _settle_top(self) -> None:
+        """Count the innermost open aggregate in L{_annotating} or not,
+        now that it changed: only it can, so each value costs O(1) however
+        deep attributes nest."""
+        top = len(self._stack) - 1
+        if self._annotating >= top:
+            self._annotating = top + (self._open[top] == _ATTRIBUTE and self._stack[top] == 1)
 
     def _annotated_next(self) -> bool:
         """Whether the next value is the reply itself: at the top level, or
         after the elements of the attributes (C{|}) that annotate it."""
-        return all(
-            kind == ord("|") and left == 1 for kind, left in zip(self._open, self._stack)
-        )
+        return self._annotating == len(self._stack)
