@@ -363,14 +363,21 @@ class Relay:
             self._idle_timer = self.proxy.clock.callLater(timeout / IDLE_CHECKS, self._idle_check)
 
     def _idle_check(self) -> None:
+        """Close the connection once no byte moved for the timeout. A call
+        on the reactor bounds its own wait (C{delay} waits its C{sleep}),
+        and a connection holding calls on purpose (C{hang}) is left alone;
+        a call in a thread that moves no byte is stuck, and gets one check
+        more than the rest, so that its wrappers' own timeout ends a wait
+        on them first."""
         self._idle_timer = None
-        if self.active or self._waits_on_reactor() or self._holds_connection():
+        in_thread = self._call is not None and self._calling.in_thread
+        if self.active or not in_thread and (self._call is not None or self._holds_connection()):
             self.active = False
             self._idle_checks = 0
         else:
             self._idle_checks += 1
-            if self._idle_checks >= IDLE_CHECKS:
-                if self._call is not None:
+            if self._idle_checks >= IDLE_CHECKS + in_thread:
+                if in_thread:
                     self._abandon_thread()
                 self.log.info(
                     "{proxy}: {peer} idle for {timeout}s; closing",
@@ -380,12 +387,6 @@ class Relay:
                 self.close()
                 return
         self._schedule_idle_check()
-
-    def _waits_on_reactor(self) -> bool:
-        """Whether a handler call runs that bounds its own wait (C{delay}
-        waits its C{sleep}); a call in a thread that moves no byte for the
-        idle timeout is stuck."""
-        return self._call is not None and not self._calling.in_thread
 
     def _abandon_thread(self) -> None:
         """Give up on a handler stuck in its thread outside the wrappers
