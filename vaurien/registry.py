@@ -37,17 +37,27 @@ class PluginRegistry:
     def register(self, cls: type) -> type:
         """Check C{cls} against the interface and make it known by its name.
 
-        Usable as a class decorator.
+        Usable as a class decorator. A name already taken by another class
+        (a built-in's, say) is refused: nothing replaces a plugin silently.
+        Such a class can still be used by its dotted path.
 
-        @raise PluginError: when the class does not provide the interface.
+        @raise PluginError: when the class does not provide the interface,
+            or its name is taken.
         """
         self.check(cls)
+        taken = self._classes.get(cls.name)
+        if taken is not None and _where(taken) != _where(cls):
+            raise PluginError(
+                f"{_where(cls)}: the {self.kind} name {cls.name!r} is taken by"
+                f" {_where(taken)}; give the class another name, or use it by"
+                f" its dotted path ({_where(cls)})."
+            )
         self._classes[cls.name] = cls
         return cls
 
     def check(self, cls: type) -> None:
         """Refuse a class that does not provide the interface, saying why."""
-        where = f"{getattr(cls, '__module__', '?')}.{getattr(cls, '__qualname__', cls)}"
+        where = _where(cls)
         if not isinstance(cls, type):
             raise PluginError(
                 f"{where} is not a class; a {self.kind} must be a class"
@@ -93,7 +103,9 @@ class PluginRegistry:
         """The class named C{spec}: a registered name or a dotted path.
 
         A class found by dotted path is checked and registered under its
-        own C{name} so that its options can be found too.
+        own C{name} so that its options can be found too, unless that name
+        is taken (the seed's example calls itself C{dummy}): then it is
+        known by its dotted path only, and the name keeps its class.
         """
         if "." not in spec:
             return self.get(spec)
@@ -152,6 +164,11 @@ def import_dotted(path: str, kind: str) -> object:
                 ) from None
         return obj
     raise PluginError(f"{kind} {path!r}: no module named {parts[0]!r}")
+
+
+def _where(cls: object) -> str:
+    """The dotted path of a class, for messages."""
+    return f"{getattr(cls, '__module__', '?')}.{getattr(cls, '__qualname__', cls)}"
 
 
 def _defines(cls: type, attribute: str) -> bool:
