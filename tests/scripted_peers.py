@@ -1,0 +1,378 @@
+"""A scripted client and a scripted server over real loopback sockets, for
+differential tests: the same script run against the server directly and
+through a proxy must leave the client with the same observations.
+
+A L{Script} is a conversation cut into rounds. In each round the client
+sends the requests of the round's exchanges (pipelined, in the writes the
+script says), and then reads what comes back. The server reads each
+exchange's request in full, writes its reply (in pieces), and then does
+what the exchange says: go on, close, or reset. Both peers are plain
+blocking sockets in threads, so their behaviour is the script's and
+nothing else's; every wait is bounded.
+
+The client does not know what it should get: the direct run is the
+reference. The model in L{Script.expected} only tells the direct run how
+long to wait (so that no run waits for a quiet period after each round);
+the proxied run then waits for what the direct run got.
+"""
+from __future__ import annotations
+
+import errno
+import socket
+import struct
+import threading
+import time
+from typing import Any
+
+from attrs import frozen
+
+#: Longest wait for bytes or an end that should come (seconds).
+HARD = 1.0
+#: How long the client keeps listening, at the end of the script, for
+#: bytes or an end that should not come.
+QUIET = 0.15
+#: Pause between the pieces of one side's writes, so that they arrive as
+#: separate reads.
+PIECE_PAUSE = 0.002
+
+#: What a server may do after it has written an exchange's reply.
+ENDS = (None, "close", "half_close", "reset")
+
+
+@frozen
+class Exchange:
+    """One request and what the server does about it.
+
+    @ivar request: the bytes the client sends; the server reads exactly
+        these before it replies.
+    @ivar reply: the bytes the server writes then (possibly a truncated
+        answer, or nothing).
+    @ivar cuts: where the server cuts C{reply} into separate writes.
+    @ivar end: C{None} (go on), C{"close"} (the server shuts its side and
+        reads until the client leaves, as HTTP servers linger), 
+        C{"half_close"} (the same on the server; the client goes on
+        sending after the end of the stream) or C{"reset"} (an RST).
+    """
+
+    request: bytes
+    reply: bytes
+    cuts: tuple[int, ...] = ()
+    end: str | None = None
+
+
+@frozen
+class Round:
+    """Exchanges whose requests the client sends together (pipelined),
+    cut into writes at C{cuts}, before it reads the replies."""
+
+    exchanges: tuple[Exchange, ...]
+    cuts: tuple[int, ...] = ()
+
+    @property
+    def payload(self) -> bytes:
+        return b"".join(exchange.request for exchange in self.exchanges)
+
+
+@frozen
+class Script:
+    """A whole conversation on one connection.
+
+    @ivar rounds: the rounds, in order.
+    @ivar half_close: the client shuts its sending side right after the
+        last round's requests (and then reads the rest).
+    @ivar finish: how the client leaves at the end: C{"close"} or
+        C{"reset"}.
+    """
+
+    rounds: tuple[Round, ...]
+    half_close: bool = False
+    finish: str = "close"
+
+    @property
+    def exchanges(self) -> list[Exchange]:
+        return [exchange for r in self.rounds for exchange in r.exchanges]
+
+    @property
+    def talks_after_eof(self) -> bool:
+        """Whether the client goes on sending once the server has shut its
+        side (a half-closing server, which still reads)."""
+        return any(exchange.end == "half_close" for exchange in self.exchanges)
+
+    def expected(self) -> list[tuple[int, str]]:
+        """What a direct connection should give in each round, by the
+        model: how many bytes, and the state of the stream after them."""
+        result, server_open, state = [], True, "open"
+        for index, round_ in enumerate(self.rounds):
+            if state == "reset" or (state == "eof" and not self.talks_after_eof):
+                break
+            length = 0
+            for exchange in round_.exchanges:
+                if server_open:
+                    length += len(exchange.reply)
+                    if exchange.end is not None:
+                        server_open = False
+                        state = "reset" if exchange.end == "reset" else "eof"
+            if self.half_close and index == len(self.rounds) - 1 and server_open:
+                state = "eof"  # the server sees the end of the requests and closes
+            result.append((length, state))
+        return result
+
+
+@frozen
+class Seen:
+    """What one run of a script showed.
+
+    @ivar rounds: for each round the client played, the bytes it received
+        and the state of the stream after them (C{"open"}, C{"eof"},
+        C{"reset"}, or C{"send:ERRNO"} when a write failed).
+    @ivar server_received: the bytes the server's first connection got.
+    @ivar server_saw_end: whether that connection ended (EOF or reset:
+        which of the two depends on the timing of the client's leaving,
+        so only that it ended is kept) soon after the client left.
+    @ivar other_connections: what each further connection to the server
+        received (a direct client opens only one).
+    """
+
+    rounds: tuple[tuple[bytes, str], ...]
+    server_received: bytes
+    server_saw_end: bool
+    other_connections: tuple[bytes, ...]
+
+
+def _send_in_pieces(sock: socket.socket, data: bytes, cuts: tuple[int, ...]) -> None:
+    start = 0
+    for cut in (*cuts, len(data)):
+        if cut > start:
+            if start:
+                time.sleep(PIECE_PAUSE)
+            sock.sendall(data[start:cut])
+            start = cut
+
+
+def _reset(sock: socket.socket) -> None:
+    """Close with an RST (SO_LINGER 0)."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+class _Connection:
+    """One accepted connection: what it received and whether it ended."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.received = bytearray()
+        self.ended = False
+        self.done = threading.Event()
+
+    def read(self, until: int) -> bool:
+        """Read until C{until} bytes have come in all; C{False} on the end
+        of the stream, a reset or a timeout."""
+        while len(self.received) < until:
+            if not self.read_some():
+                return False
+        return True
+
+    def read_some(self) -> bool:
+        try:
+            data = self.sock.recv(65536)
+        except socket.timeout:
+            return False
+        except OSError:
+            self.ended = True
+            return False
+        if not data:
+            self.ended = True
+            return False
+        self.received += data
+        return True
+
+    def drain(self) -> None:
+        """Read until the client leaves (bounded)."""
+        while self.read_some():
+            pass
+
+    def play(self, script: Script | None) -> None:
+        """The server's side of C{script}; C{None}: only read."""
+        try:
+            self.sock.settimeout(HARD)
+            self._play(script)
+        except OSError:
+            pass
+        finally:
+            if self.sock.fileno() != -1:
+                self.sock.close()
+            self.done.set()
+
+    def _play(self, script: Script | None) -> None:
+        wanted = 0
+        for exchange in script.exchanges if script is not None else ():
+            wanted += len(exchange.request)
+            if not self.read(wanted):
+                return
+            _send_in_pieces(self.sock, exchange.reply, exchange.cuts)
+            if exchange.end == "reset":
+                _reset(self.sock)
+                self.ended = True
+                return
+            if exchange.end is not None:
+                self.sock.shutdown(socket.SHUT_WR)
+                break
+        self.drain()
+
+
+class ScriptedServer:
+    """A loopback server that plays the current script's server side on
+    the first connection of each run and only reads on any other."""
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.listener.settimeout(0.05)
+        self.port = self.listener.getsockname()[1]
+        self.script: Script | None = None
+        self.connections: list[_Connection] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                sock, _ = self.listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            connection = _Connection(sock)
+            with self._lock:
+                first = not self.connections
+                self.connections.append(connection)
+            script = self.script if first else None
+            threading.Thread(target=connection.play, args=(script,), daemon=True).start()
+
+    def begin(self, script: Script) -> None:
+        """Play C{script} on the next connection."""
+        with self._lock:
+            self.script = script
+            self.connections = []
+
+    def finish(self) -> tuple[bytes, bool, tuple[bytes, ...]]:
+        """Wait (bounded) for this run's connections to end; what the first
+        received, whether it ended, what the others received."""
+        deadline = time.monotonic() + HARD + 0.5
+        with self._lock:
+            connections = list(self.connections)
+        for connection in connections:
+            connection.done.wait(max(0.0, deadline - time.monotonic()))
+        if not connections:
+            return b"", False, ()
+        first = connections[0]
+        return (bytes(first.received), first.ended,
+                tuple(bytes(c.received) for c in connections[1:]))
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.listener.close()
+        self._thread.join(1.0)
+
+
+def _observe(sock: socket.socket, want: int, want_state: str, state: str,
+             quiet: float) -> tuple[bytes, str]:
+    """Read until C{want} bytes and C{want_state} have come (or L{HARD}
+    has passed), then for C{quiet} seconds more unless the stream ended."""
+    data = bytearray()
+    deadline = time.monotonic() + HARD
+    while state == "open":
+        satisfied = len(data) >= want and want_state == "open"
+        remaining = deadline - time.monotonic()
+        wait = min(quiet, remaining) if satisfied else remaining
+        if wait <= 0:
+            break
+        sock.settimeout(wait)
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            break
+        except ConnectionResetError:
+            return bytes(data), "reset"
+        if not chunk:
+            state = "eof"
+        data += chunk
+    return bytes(data), state
+
+
+def _errno_name(error: OSError) -> str:
+    return errno.errorcode.get(error.errno or 0, str(error.errno))
+
+
+def play_client(script: Script, port: int, expected: list[tuple[int, str]]) -> tuple:
+    """The client's side of C{script} against C{127.0.0.1:port}; per
+    round, what it received and the state of the stream after it."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=HARD)
+    rounds: list[tuple[bytes, str]] = []
+    state = "open"
+    try:
+        for index, round_ in enumerate(script.rounds):
+            if state != "open" and not (state == "eof" and script.talks_after_eof):
+                break
+            last = index == len(script.rounds) - 1
+            try:
+                _send_in_pieces(sock, round_.payload, round_.cuts)
+                if last and script.half_close:
+                    sock.shutdown(socket.SHUT_WR)
+            except OSError as e:
+                rounds.append((b"", "send:" + _errno_name(e)))
+                break
+            want, want_state = expected[index] if index < len(expected) else (0, "open")
+            rounds.append(_observe(sock, want, want_state, state, QUIET if last else 0.0))
+            state = rounds[-1][1]
+    finally:
+        if script.finish == "reset":
+            _reset(sock)
+        else:
+            sock.close()
+    return tuple(rounds)
+
+
+def run(script: Script, server: ScriptedServer, port: int,
+        reference: Seen | None = None) -> Seen:
+    """Play C{script} with the client connecting to C{port} (the server's
+    own, or a proxy's in front of it). Without C{reference}, the model
+    says how long to wait; with it, what the reference run got."""
+    if reference is None:
+        expected = script.expected()
+    else:
+        expected = [(len(data), state) for data, state in reference.rounds]
+    server.begin(script)
+    rounds = play_client(script, port, expected)
+    received, ended, others = server.finish()
+    return Seen(rounds, received, ended, others)
+
+
+def differences(direct: Seen, proxied: Seen) -> list[str]:
+    """What differs between two runs, one line each, for a failure message."""
+    lines = []
+    for index in range(max(len(direct.rounds), len(proxied.rounds))):
+        a = direct.rounds[index] if index < len(direct.rounds) else None
+        b = proxied.rounds[index] if index < len(proxied.rounds) else None
+        if a != b:
+            lines.append(f"round {index}: direct {a!r}\n         proxied {b!r}")
+    for name in ("server_received", "server_saw_end", "other_connections"):
+        if getattr(direct, name) != getattr(proxied, name):
+            lines.append(f"{name}: direct {getattr(direct, name)!r}\n"
+                         f"         proxied {getattr(proxied, name)!r}")
+    return lines
+
+
+def describe(script: Any) -> str:
+    """A script, one exchange a line, for a failure message."""
+    lines = [f"half_close={script.half_close} finish={script.finish}"]
+    for number, round_ in enumerate(script.rounds):
+        lines.append(f"round {number} (client writes cut at {list(round_.cuts)}):")
+        for exchange in round_.exchanges:
+            lines.append(f"  client {exchange.request!r}")
+            lines.append(f"  server {exchange.reply!r} cuts={list(exchange.cuts)}"
+                         f" end={exchange.end}")
+    return "\n".join(lines)

@@ -1,0 +1,234 @@
+"""Transparency, proven by a differential test: where no fault lands, a
+client of a framed protocol (http, redis, memcache) sees through the proxy
+exactly what a direct connection gives it: the same bytes in the same
+order, and the same end (close, half-close, reset, or still open).
+
+Each test draws a conversation (what the client sends, in which writes and
+rounds, and what a scripted server answers and how it ends), plays it once
+directly against the scripted server and once through an in-process proxy
+in front of it, and compares what the client saw, what the server got,
+whether the server saw the client leave, and that the proxy opened no
+other backend connection. Two proxies: one framing every request (a fault
+that is configured but targets a command no request has), one skimming
+(C{100:dummy}, the fast path).
+"""
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import h11
+
+import attr
+from hypothesis import HealthCheck, given, settings
+from twisted.internet.threads import deferToThread
+from twisted.trial.unittest import TestCase
+
+from tests.conversations import scripts
+from tests.http_conversations import http_conversations
+from tests.memcache_conversations import memcache_conversations
+from tests.proxying import listen, proxy_settings, start_proxy
+from tests.resp_conversations import resp_conversations
+from tests.scripted_peers import (
+    HARD, Exchange, Round, Script, ScriptedServer, Seen, describe, differences, run,
+)
+from tests.test_http_proxy import backend_site
+from vaurien.settings import Targets
+
+#: A command, method or path no generated request has.
+NOWHERE = Targets(commands=frozenset({b"NO-SUCH-COMMAND"}))
+
+#: The two proxies of each protocol: framing every request, and skimming.
+FRAMED = "framed"
+SKIMMING = "skimming"
+
+DIFFERENTIAL = settings(
+    max_examples=30, deadline=None, derandomize=True, database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def transparent_proxy(test: TestCase, backend: int, protocol: str, path: str) -> int:
+    """A proxy in front of C{backend} where no fault lands; its port.
+
+    @param path: L{FRAMED}: C{100:delay}, but targeting no request, so
+        that every request is framed and goes to C{dummy}; L{SKIMMING}:
+        C{100:dummy}.
+    """
+    if path == SKIMMING:
+        proxied = proxy_settings(backend, "100:dummy", protocol=protocol, seed=1)
+    else:
+        proxied = proxy_settings(backend, "100:delay", protocol=protocol, seed=1,
+                                 handler_options={"delay": {"sleep": 0.05}})
+        proxied = attr.evolve(proxied, handlers=tuple(
+            attr.evolve(entry, targets=NOWHERE) for entry in proxied.handlers))
+    port, _ = start_proxy(test, proxied)
+    return port
+
+
+def assert_alike(script: Any, direct: Seen, proxied: Seen) -> None:
+    """Fail with the script and every difference; each kind of difference
+    from its own line, so that hypothesis reports (and shrinks) each kind
+    as a bug of its own."""
+    message = f"\n{describe(script)}\n" + "\n".join(differences(direct, proxied))
+    if direct.rounds != proxied.rounds:
+        last_direct = direct.rounds[-1] if direct.rounds else None
+        last_proxied = proxied.rounds[-1] if proxied.rounds else None
+        if [data for data, _ in direct.rounds] != [data for data, _ in proxied.rounds]:
+            raise AssertionError("the client got other bytes" + message)
+        if last_direct != last_proxied:
+            raise AssertionError("the client saw another end" + message)
+        raise AssertionError("the client saw the stream end at another time" + message)
+    if direct.server_received != proxied.server_received:
+        raise AssertionError("the server got other bytes" + message)
+    if direct.other_connections != proxied.other_connections:
+        raise AssertionError("the proxy opened other backend connections" + message)
+    if direct.server_saw_end != proxied.server_saw_end:
+        raise AssertionError("the server did not see the client leave" + message)
+
+
+def _every_failure(test: Any) -> None:
+    """Run C{test}; when hypothesis found several distinct failures (or a
+    flaky one), fail with all of them, each with its falsifying example
+    (trial would print only the group's title)."""
+    try:
+        test()
+    except BaseExceptionGroup as group:
+        texts = []
+        for number, error in enumerate(_leaves(group), 1):
+            notes = "\n".join(getattr(error, "__notes__", []))
+            texts.append(f"--- failure {number}: {error}\n{notes}")
+        raise AssertionError(f"{group}\n" + "\n".join(texts)) from None
+
+
+def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
+    result = []
+    for error in group.exceptions:
+        result += _leaves(error) if isinstance(error, BaseExceptionGroup) else [error]
+    return result
+
+
+class DifferentialTests(TestCase):
+    """Direct and proxied runs of drawn conversations are alike."""
+
+    def differential(self, protocol: str, path: str, conversations: Any):
+        server = ScriptedServer()
+        self.addCleanup(server.stop)
+        port = transparent_proxy(self, server.port, protocol, path)
+
+        @DIFFERENTIAL
+        @given(scripts(conversations))
+        def alike(script):
+            direct = run(script, server, server.port)
+            proxied = run(script, server, port, reference=direct)
+            assert_alike(script, direct, proxied)
+
+        return deferToThread(_every_failure, alike)
+
+    def test_http_framed(self):
+        return self.differential("http", FRAMED, http_conversations())
+
+    def test_http_skimming(self):
+        return self.differential("http", SKIMMING, http_conversations())
+
+    def test_redis_framed(self):
+        return self.differential("redis", FRAMED, resp_conversations())
+
+    def test_redis_skimming(self):
+        return self.differential("redis", SKIMMING, resp_conversations())
+
+    def test_memcache_framed(self):
+        return self.differential("memcache", FRAMED, memcache_conversations())
+
+    def test_memcache_skimming(self):
+        return self.differential("memcache", SKIMMING, memcache_conversations())
+
+
+GET = b"GET /page/%d HTTP/1.1\r\nHost: example.test\r\n\r\n"
+
+
+def pipelined_answers(port: int, count: int) -> tuple[bytes, int]:
+    """Send C{count} GETs in one write, read until that many answers have
+    come (or L{HARD} has passed); the raw bytes and how many answers."""
+    parser = h11.Connection(h11.CLIENT)
+    answers, raw = 0, bytearray()
+    with socket.create_connection(("127.0.0.1", port), timeout=HARD) as sock:
+        sock.sendall(b"".join(GET % n for n in range(count)))
+        try:
+            for answers in range(count):
+                parser.send(h11.Request(method="GET", target="/", headers=[("Host", "x")]))
+                parser.send(h11.EndOfMessage())
+                while not isinstance(event := parser.next_event(), h11.EndOfMessage):
+                    if event is h11.NEED_DATA:
+                        data = sock.recv(65536)
+                        if not data:
+                            return bytes(raw), answers
+                        raw += data
+                        parser.receive_data(data)
+                parser.start_next_cycle()
+            answers = count
+        except socket.timeout:
+            pass
+    return bytes(raw), answers
+
+
+class SeenInTheIssueTests(TestCase):
+    """What issue 15 saw, each as its own regression test."""
+
+    def setUp(self):
+        self.server = ScriptedServer()
+        self.addCleanup(self.server.stop)
+
+    def alike(self, handlers: str, script: Script):
+        port, _ = start_proxy(self, proxy_settings(
+            self.server.port, handlers, protocol="http", seed=1,
+            handler_options={"delay": {"sleep": 0.05}}))
+
+        def both():
+            direct = run(script, self.server, self.server.port)
+            proxied = run(script, self.server, port, reference=direct)
+            assert_alike(script, direct, proxied)
+
+        return deferToThread(both)
+
+    def test_answer_ended_by_close_under_a_rare_delay(self):
+        """C{1:delay}, an HTTP/1.1 answer with no length and C{Connection:
+        close}, ended by the server closing: the client gets it and sees
+        the close at once."""
+        answer = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nthe body, until the close"
+        script = Script((Round((Exchange(GET % 1, answer, end="close"),)),))
+        return self.alike("1:delay", script)
+
+    def test_close_after_a_length_under_a_rare_delay(self):
+        """C{1:delay}, an answer with C{Content-Length} and C{Connection:
+        close}: the client sees the close at once, not at the idle
+        timeout."""
+        answer = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody"
+        script = Script((Round((Exchange(GET % 1, answer, end="close"),)),))
+        return self.alike("1:delay", script)
+
+    def test_three_pipelined_gets_under_delay(self):
+        """Three GETs in one write, every call delayed: three answers, in
+        order."""
+        answers = [b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n%d" % n for n in range(3)]
+        script = Script((Round(tuple(Exchange(GET % n, answers[n]) for n in range(3))),))
+        return self.alike("100:delay", script)
+
+    def test_three_pipelined_gets_then_half_close_under_delay(self):
+        """The same, the client shutting its side right after the three
+        requests (as C{nc} does): three answers, then the end."""
+        answers = [b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n%d" % n for n in range(3)]
+        script = Script((Round(tuple(Exchange(GET % n, answers[n]) for n in range(3))),),
+                        half_close=True)
+        return self.alike("100:delay", script)
+
+    async def test_three_pipelined_gets_to_twisted_web_under_delay(self):
+        """The same against twisted.web."""
+        backend = listen(self, backend_site())
+        port, _ = start_proxy(self, proxy_settings(
+            backend, "100:delay", protocol="http", seed=1,
+            handler_options={"delay": {"sleep": 0.05}}))
+        direct = await deferToThread(pipelined_answers, backend, 3)
+        proxied = await deferToThread(pipelined_answers, port, 3)
+        self.assertEqual(direct[1], 3)
+        self.assertEqual(proxied, direct)
