@@ -4,11 +4,13 @@ another connection is timed, and clients midway through large SETs while
 the proxy's memory is read."""
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
 
 from twisted.internet import protocol
+from twisted.internet.defer import gatherResults
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
@@ -19,19 +21,30 @@ from tests.proxying import WAIT, eventually, listen, proxy_settings, read_reply,
 DEPTH = 7000
 NESTED = b"|1\r\n+k\r\n+v\r\n" * DEPTH + b"+OK\r\n"
 PONG = b"+PONG\r\n"
+#: What each client sends of a SET that announces L{ANNOUNCED} bytes.
+MIDWAY, ANNOUNCED = 24 << 20, 100 << 20
+SETTERS = 4
+
+
+def _resident() -> int:
+    """This process's resident memory (the proxy runs in it), in bytes."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 class _ScriptedRedis(protocol.Protocol):
-    """Answers each request, sent one at a time: C{NESTED} with
-    L{NESTED}, anything else with C{+PONG}; counts what it is sent."""
+    """Answers C{NESTED} with L{NESTED} and C{PING} with C{+PONG}, sent
+    one at a time; counts what it is sent."""
 
     def connectionMade(self) -> None:
         self.factory.received[self] = 0
 
     def dataReceived(self, data: bytes) -> None:
         self.factory.received[self] += len(data)
-        if data.startswith(b"*"):
-            self.transport.write(NESTED if b"NESTED" in data else PONG)
+        if b"NESTED" in data:
+            self.transport.write(NESTED)
+        elif b"PING" in data:
+            self.transport.write(PONG)
 
 
 def _command(*words: bytes) -> bytes:
@@ -80,4 +93,28 @@ class HostileRedisPeersTests(TestCase):
         await deferToThread(thread.join, WAIT)
         self.assertEqual(answer, [NESTED])
         self.assertLess(max(latencies), 1.0, f"{len(latencies)} PINGs")
+        self.assertEqual(self.proxy.fallbacks, 0)
+
+    async def test_clients_midway_through_large_sets_cost_no_memory(self):
+        """The proxy passes each chunk of a value on and keeps none of it:
+        four clients, each 24 MB into a 100 MB SET, leave its resident
+        memory where it was (the framers held every byte before)."""
+        setters = [self.connect() for _ in range(SETTERS)]
+        for sock in setters:
+            await deferToThread(self.ping, sock)
+        before = _resident()
+        head = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n" % ANNOUNCED
+        chunk = b"v" * (1 << 20)
+
+        def send(sock: socket.socket) -> None:
+            sock.sendall(head)
+            for _ in range(MIDWAY // len(chunk)):
+                sock.sendall(chunk)
+        await gatherResults([deferToThread(send, sock) for sock in setters])
+        ping = len(_command(b"PING"))
+        await eventually(
+            lambda: sorted(self.backend.received.values()) == [ping + len(head) + MIDWAY] * SETTERS,
+            "the backend getting every byte sent")
+        grown = _resident() - before
+        self.assertLess(grown, 16 << 20, f"{grown >> 20} MB more resident")
         self.assertEqual(self.proxy.fallbacks, 0)

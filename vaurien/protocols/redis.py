@@ -84,8 +84,12 @@ class RedisFraming(PairedFraming):
         return follower.requests, follower.replies
 
     def feed_requests(self, data: bytes) -> list[Frame]:
+        return self._marked(super().feed_requests, data)
+
+    def _marked(self, feed: Callable[[bytes], list[Frame]], data: bytes) -> list[Frame]:
+        """The requests C{feed} makes of C{data}, marked."""
         try:
-            return [self._mark(frame) for frame in super().feed_requests(data)]
+            return [self._mark(frame) for frame in feed(data)]
         finally:
             self._note_rest()
 
@@ -93,7 +97,9 @@ class RedisFraming(PairedFraming):
         """Set what the framer cannot know alone on a request."""
         if frame.command is None:
             return frame
-        words = _words(frame.data, 3) if frame.command == b"CLIENT" else [frame.command]
+        words = [frame.command]
+        if frame.command == b"CLIENT":  # the framer's words, or the frame's
+            words = frame.meta or _words(frame.data, 3)
         changes: dict[str, bool] = {}
         if not self._fault_setup and (words[0] in _SETUP or words[:2] in _CLIENT_SETUP):
             changes["faultable"] = False
@@ -127,10 +133,7 @@ class RedisFraming(PairedFraming):
 
         @raise FramingError: a reply came that no request awaits.
         """
-        try:
-            frames = super().feed_replies(data)
-        finally:
-            self._note_rest()
+        frames = self._replies(super().feed_replies, data)
         expected = self._tally.expected - sum(frame.command != b">" for frame in frames)
         if expected < 0:
             self._stray = b"".join(frame.data for frame in frames)
@@ -139,13 +142,22 @@ class RedisFraming(PairedFraming):
         self._tally.expected = expected
         return frames
 
+    def _replies(self, feed: Callable[[bytes], list[Frame]], data: bytes) -> list[Frame]:
+        """The replies C{feed} makes of C{data}."""
+        try:
+            return feed(data)
+        finally:
+            self._note_rest()
+
     @property
     def resting(self) -> bool:
-        return not (self.pending or self._tally.expected) and self._skim_failure is None
+        return (not (self.pending or self._tally.expected) and self._skim_failure is None
+                and self.requests.idle and self.replies.idle)
 
     def skim_requests(self, data: bytes) -> int:
         """Follow requests already passed on: the plain ones at C{data}'s
-        start in one call (C when built), the rest cut as usual.
+        start in one call (C when built), the rest followed by the framer,
+        which keeps none of their bytes.
 
         @return: how many requests C{data} holds, up to a tunnel command
             or bytes that are not RESP (L{FramingError} then comes with
@@ -160,7 +172,7 @@ class RedisFraming(PairedFraming):
             self._tally.expected += count
         if end < len(data):
             try:
-                for request in self.feed_requests(data[end:] if end else data):
+                for request in self._marked(self.requests.follow, data[end:] if end else data):
                     if request.tunnel:
                         raise FramingError(f"{request.command!r} makes it a tunnel")
                     self._tally.expected += request.expects_reply
@@ -177,11 +189,12 @@ class RedisFraming(PairedFraming):
         if self._skim_failure is not None:
             raise self._skim_failure
         end, count = self.replies.skim(data)
+        if end < len(data):
+            frames = self._replies(self.replies.follow, data[end:] if end else data)
+            count += sum(frame.command != b">" for frame in frames)
         self._tally.expected -= count
         if self._tally.expected < 0:
             raise FramingError("redis reply to no request")
-        if end < len(data):
-            self.feed_replies(data[end:] if end else data)
 
     def unframed(self) -> tuple[bytes, bytes]:
         """The bytes held, C{(from_client, from_backend)}, replies to no

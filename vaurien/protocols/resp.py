@@ -5,6 +5,9 @@ Both framers keep the bytes of the frame in progress plus a parse
 position: each token is parsed once, a line is searched for its end only
 in the bytes that arrived since the last search, and a bulk payload is
 skipped by its announced length, so framing is linear in the bytes fed.
+Following bytes already passed on (L{_Reader.follow}, while skimming),
+they keep no byte they parsed: only a line not yet whole, or a word of a
+request still arriving.
 """
 from __future__ import annotations
 
@@ -22,6 +25,8 @@ _BULK = frozenset(b"$!=")
 _AGGREGATE = {ord("*"): 1, ord("~"): 1, ord(">"): 1, ord("%"): 2, ord("|"): 2}
 _NULLABLE = frozenset(b"$*")
 _ATTRIBUTE = ord("|")
+#: The longest request word (of the first three) kept while following.
+_WORD = 64
 
 
 def _length(text: bytes, limit: int, nullable: bool) -> int:
@@ -61,6 +66,10 @@ class _Reader:
         self._start = 0  # where the frame in progress begins
         self._pos = 0  # where the next token begins
         self._scan = 0  # where the search for the next line end resumes
+        self._bulk: int | None = None  # payload bytes awaited
+        self._skipped = False  # following skipped part of this payload
+        self._following = False  # the bytes fed were passed on already
+        self._cut_short = False  # following dropped bytes of this frame
         self._max_line = max_inline
         self._frames: list[Frame] = []
         self._begin()
@@ -71,8 +80,8 @@ class _Reader:
 
     @property
     def idle(self) -> bool:
-        """Whether no byte is held: the next one starts a frame."""
-        return not self._buf
+        """Whether no frame is in progress: the next byte starts one."""
+        return not self._buf and not self._cut_short
 
     @property
     def pending(self) -> int:
@@ -89,13 +98,27 @@ class _Reader:
 
         @raise FramingError: if the stream is not in the protocol's format.
         """
+        return self._take(data, following=False)
+
+    def follow(self, data: bytes) -> list[Frame]:
+        """As L{feed}, for bytes passed on already: nothing parsed is
+        kept, so a frame that spans calls comes with no C{data} (a
+        request's first words in its C{meta})."""
+        return self._take(data, following=True)
+
+    def _take(self, data: bytes, following: bool) -> list[Frame]:
+        self._following = following
         self._buf += data
         while self._advance():
             pass
-        del self._buf[: self._start]
-        self._pos -= self._start
-        self._scan = max(self._scan - self._start, 0)
-        self._start = 0
+        cut = self._start
+        if following:
+            self._cut_short = self._cut_short or self._pos > self._start
+            cut = self._pos
+        del self._buf[:cut]
+        self._pos -= cut
+        self._scan = max(self._scan - cut, 0)
+        self._start = max(self._start - cut, 0)
         frames, self._frames = self._frames, []
         return frames
 
@@ -122,26 +145,39 @@ class _Reader:
         self._pos = self._scan = at + len(end)
         return line
 
-    def _payload(self, size: int) -> bool:
-        """Consume a bulk payload of C{size} bytes and its CRLF.
+    def _payload(self) -> int | None:
+        """Consume the bulk payload of L{_bulk} bytes and its CRLF; while
+        following, the part of a long one that came is skipped at once.
 
-        @return: C{False} if it has not fully arrived yet.
+        @return: where the payload starts in the buffer (C{-1}: part of it
+            was skipped), or C{None} if it has not fully arrived yet.
         @raise FramingError: if the payload is not followed by CRLF.
         """
-        end = self._pos + size
+        end = self._pos + self._bulk
         if len(self._buf) < end + 2:
-            return False
+            if self._following and self._bulk > _WORD:
+                skipped = min(self._bulk, len(self._buf) - self._pos)
+                self._pos = self._scan = self._pos + skipped
+                self._bulk -= skipped
+                self._cut_short = self._skipped = True
+            return None
         if self._buf[end : end + 2] != b"\r\n":
             raise FramingError("bulk string not followed by CRLF")
+        start = -1 if self._skipped else self._pos
         self._pos = self._scan = end + 2
-        return True
+        self._bulk = None
+        self._skipped = False
+        return start
 
-    def _emit(self, command: bytes | None = None, expects_reply: bool = True) -> None:
-        """Cut the bytes from the frame start to the parse position."""
-        data = bytes(self._buf[self._start : self._pos])
+    def _emit(self, command: bytes | None = None, expects_reply: bool = True,
+              words: list[bytes] | None = None) -> None:
+        """Cut the bytes from the frame start to the parse position (none
+        if following dropped some of them)."""
+        data = b"" if self._cut_short else bytes(self._buf[self._start : self._pos])
         tunnel = command in TUNNEL
-        self._frames.append(Frame(data, command, expects_reply, tunnel))
+        self._frames.append(Frame(data, command, expects_reply, tunnel, meta=words))
         self._start = self._pos
+        self._cut_short = False
 
 
 class RespRequestFramer(_Reader):
@@ -157,8 +193,9 @@ class RespRequestFramer(_Reader):
 
     def _begin(self) -> None:
         self._remaining = 0  # elements left in the array in progress
-        self._bulk: int | None = None  # size of the awaited payload
-        self._command: bytes | None = None
+        #: The first words of the array in progress, in upper case; a
+        #: word longer than L{_WORD} (but the command) is kept as C{b""}.
+        self._words: list[bytes] = []
 
     def _advance(self) -> bool:
         if self._bulk is not None:
@@ -210,16 +247,18 @@ class RespRequestFramer(_Reader):
 
     def _element(self) -> bool:
         """Consume the payload of an array element."""
-        assert self._bulk is not None
-        if not self._payload(self._bulk):
+        start = self._payload()
+        if start is None:
             return False
-        if self._command is None:
-            self._command = bytes(self._buf[self._pos - 2 - self._bulk : self._pos - 2]).upper()
-        self._bulk = None
+        words = self._words
+        if len(words) < 3:
+            end = self._pos - 2
+            whole = start >= 0 and (end - start <= _WORD or not words)
+            words.append(bytes(self._buf[start:end]).upper() if whole else b"")
         self._remaining -= 1
         if not self._remaining:
-            self._emit(self._command)
-            self._command = None
+            self._emit(words[0], words=words)
+            self._words = []
         return True
 
     def _inline(self) -> bool:
@@ -249,14 +288,12 @@ class RespReplyFramer(_Reader):
         #: How many open aggregates, from the outermost, are attributes
         #: whose annotated value comes next: all of them, before the reply.
         self._annotating = 0
-        self._bulk: int | None = None  # size of the awaited payload
         self._kind = 0  # type byte of the reply the frame carries
 
     def _advance(self) -> bool:
         if self._bulk is not None:
-            if not self._payload(self._bulk):
+            if self._payload() is None:
                 return False
-            self._bulk = None
             self._value_done()
             return True
         if not self._stack:
