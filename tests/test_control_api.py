@@ -150,7 +150,7 @@ class RouteTests(ControlAPITestCase):
         self.assertEqual(await self.json("GET", "/proxies/b/stats"), stats["proxies"]["b"])
         self.assertEqual(set(stats["proxies"]["a"]), {
             "behavior", "backend", "protocol", "calls", "connections", "bytes",
-            "backend_failures", "fallbacks",
+            "backend_failures", "fallbacks", "stuck_threads",
         })
 
     async def test_each_change_is_logged_at_info(self):

@@ -83,5 +83,5 @@ class LiveControlTests(SynchronousTestCase):
         self.assertEqual(stats["connections"], {"open": 0, "total": 0})
         self.assertEqual(set(stats), {
             "behavior", "backend", "protocol", "calls", "connections", "bytes",
-            "backend_failures", "fallbacks",
+            "backend_failures", "fallbacks", "stuck_threads",
         })

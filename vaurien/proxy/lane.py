@@ -110,6 +110,12 @@ class Lane:
             self._pump.close()
             self._pump = None
 
+    def doWrite(self) -> None:
+        """Nothing to write. The reactor calls this for a write event it
+        fetched for a socket closed later in the same turn (a cancelled
+        backend connect) whose descriptor number the pump's new C{epoll}
+        set took meanwhile: a stale event, dropped."""
+
     def connectionLost(self, reason: Any) -> None:
         """The reactor dropped the lane: every connection goes back."""
         for relay in list(self._members):
