@@ -11,8 +11,10 @@ from setuptools import Extension, setup
 setup(
     # Optional: without a C compiler the pure Python skimmers run.
     ext_modules=[
-        Extension("vaurien._skim", ["vaurien/_skim.c"], optional=True),
+        Extension("vaurien._skim", ["vaurien/_skim.c"], depends=["vaurien/_follower.h"],
+                  optional=True),
         Extension("vaurien._pump", ["vaurien/_pump.c"], optional=True),
-        Extension("vaurien._http_skim", ["vaurien/_http_skim.c"], optional=True),
+        Extension("vaurien._http_skim", ["vaurien/_http_skim.c"],
+                  depends=["vaurien/_follower.h"], optional=True),
     ],
 )

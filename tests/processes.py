@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
 from typing import Any
 
@@ -30,6 +31,22 @@ def run(argv: list[str]) -> Deferred:
     """Run C{argv} to its end; fires with C{(stdout, stderr, status)}, as text."""
     d = getProcessOutputAndValue(argv[0], argv[1:], env=environment(), path=SOURCE_TREE)
     return d.addCallback(lambda r: (r[0].decode(), r[1].decode(), r[2]))
+
+
+def python_output(script: str, timeout: float = 20) -> str:
+    """What a Python C{script} prints, run from this source tree, where a
+    crash or a hang must not take the test run with it.
+
+    @raise AssertionError: it did not exit 0 within C{timeout} seconds.
+    """
+    try:
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              timeout=timeout, env=environment(), cwd=SOURCE_TREE)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"no end within {timeout} s:\n{script}") from None
+    if done.returncode:
+        raise AssertionError(f"exit status {done.returncode}:\n{done.stderr}")
+    return done.stdout
 
 
 class RunningProcess(ProcessProtocol):

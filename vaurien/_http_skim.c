@@ -16,6 +16,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <string.h>
+#include "_follower.h"
 
 /* Bytes of a token (RFC 9110 tchar). */
 static int
@@ -183,6 +184,14 @@ skip_body(Py_ssize_t *pos, Py_ssize_t size, long long length, long long *remaini
     }
 }
 
+/* Where the search for the end of a head from pos stops: Python's
+ * data.find(b"\r\n\r\n", pos, pos + limit), compared before adding. */
+static Py_ssize_t
+head_limit(Py_ssize_t pos, Py_ssize_t limit, Py_ssize_t size)
+{
+    return limit < size - pos ? pos + limit : size;
+}
+
 /* Refuse (releasing the buffer) a start outside the data or a limit too
  * small for a head. */
 static int
@@ -204,7 +213,7 @@ scan_requests(const char *data, Py_ssize_t size, Py_ssize_t pos, Py_ssize_t limi
 {
     *remaining = 0;
     while (pos < size && *remaining == 0) {
-        Py_ssize_t head_end = find_head_end(data, pos, pos + limit < size ? pos + limit : size);
+        Py_ssize_t head_end = find_head_end(data, pos, head_limit(pos, limit, size));
         if (head_end < 0)
             break;
         /* The request line: TOKEN SP [\x21-\x7e]+ SP "HTTP/1." [01] CRLF */
@@ -279,7 +288,7 @@ scan_responses(const char *data, Py_ssize_t size, Py_ssize_t pos, Py_ssize_t lim
     if (waiting < 0)
         return -1;
     while (pos < size && *remaining == 0 && *count < waiting) {
-        Py_ssize_t head_end = find_head_end(data, pos, pos + limit < size ? pos + limit : size);
+        Py_ssize_t head_end = find_head_end(data, pos, head_limit(pos, limit, size));
         if (head_end < 0)
             break;
         /* The status line: "HTTP/1." [01] SP DIGIT{3} [SP VALUE] CRLF */
@@ -394,9 +403,12 @@ may_skim(Follower *self, int side, PyObject *data)
     return plain == Py_True && PyBytes_CheckExact(data);
 }
 
+/* Follower.requests, but for the errors it may raise. */
 static PyObject *
-Follower_requests(Follower *self, PyObject *data)
+follow_requests(Follower *self, PyObject *data)
 {
+    if (check_initialised(self->awaiting) < 0)
+        return NULL;
     int fast = may_skim(self, 0, data);
     if (fast < 0)
         return NULL;
@@ -425,9 +437,12 @@ Follower_requests(Follower *self, PyObject *data)
     return PyObject_CallMethodOneArg(self->followers[0], str_feed, data);
 }
 
+/* Follower.replies, but for the errors it may raise. */
 static PyObject *
-Follower_replies(Follower *self, PyObject *data)
+follow_replies(Follower *self, PyObject *data)
 {
+    if (check_initialised(self->awaiting) < 0)
+        return NULL;
     int fast = may_skim(self, 1, data);
     if (fast < 0)
         return NULL;
@@ -453,6 +468,20 @@ Follower_replies(Follower *self, PyObject *data)
         return NULL;
     Py_DECREF(count);
     Py_RETURN_NONE;
+}
+
+static PyObject *
+Follower_requests(Follower *self, PyObject *data)
+{
+    PyObject *counted = follow_requests(self, data);
+    return counted != NULL ? counted : framing_error();
+}
+
+static PyObject *
+Follower_replies(Follower *self, PyObject *data)
+{
+    PyObject *done = follow_replies(self, data);
+    return done != NULL ? done : framing_error();
 }
 
 static PyMethodDef Follower_methods[] = {

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <string.h>
 #include "structmember.h"
+#include "_follower.h"
 
 /* The index of the first CRLF starting in [from, limit - 1), or -1:
  * Python's data.find(b"\r\n", from, limit). */
@@ -142,10 +143,11 @@ scan_commands(const char *data, Py_ssize_t size, long long max_elements,
             if (eol < 0)
                 goto done;
             length = parse_digits(data, at + 1, eol);
-            if (length < 0 || length > max_bulk)
+            /* compared before adding: eol + 4 + length may not fit */
+            if (length < 0 || length > max_bulk || length > size - eol - 4)
                 goto done;
             end = eol + 2 + (Py_ssize_t)length;
-            if (end + 2 > size || data[end] != '\r' || data[end + 1] != '\n')
+            if (data[end] != '\r' || data[end + 1] != '\n')
                 goto done;
             if (index == 0 && is_watched(data, eol + 2, (Py_ssize_t)length))
                 goto done;
@@ -194,15 +196,16 @@ scan_plain_replies(const char *data, Py_ssize_t size, long long max_bulk,
                 pos = eol + 2;
             } else {
                 length = parse_digits(data, pos + 1, eol);
-                if (length < 0 || length > max_bulk)
+                if (length < 0 || length > max_bulk || length > size - eol - 4)
                     break;
                 end = eol + 2 + (Py_ssize_t)length;
-                if (end + 2 > size || data[end] != '\r' || data[end + 1] != '\n')
+                if (data[end] != '\r' || data[end + 1] != '\n')
                     break;
                 pos = end + 2;
             }
         } else if (kind == '+' || kind == '-' || kind == ':') {
-            limit = (Py_ssize_t)max_line + 3 < size - pos ? pos + (Py_ssize_t)max_line + 3 : size;
+            /* Python's find(b"\r\n", pos + 1, pos + max_line + 3) */
+            limit = max_line < size - pos - 3 ? pos + (Py_ssize_t)max_line + 3 : size;
             eol = find_crlf(data, pos + 1, limit);
             if (eol < 0)
                 break;
@@ -300,6 +303,8 @@ Follower_dealloc(Follower *self)
 static PyObject *
 Follower_requests(Follower *self, PyObject *data)
 {
+    if (check_initialised(self->tally) < 0)
+        return framing_error();
     Tally *tally = self->tally;
     if (tally->plain_requests && PyBytes_CheckExact(data)) {
         Py_ssize_t size = PyBytes_GET_SIZE(data), count;
@@ -307,15 +312,19 @@ Follower_requests(Follower *self, PyObject *data)
                                        self->max_bulk_requests, self->max_inline, &count);
         if (end == size) {
             tally->expected += count;
-            return PyLong_FromSsize_t(count);
+            PyObject *counted = PyLong_FromSsize_t(count);
+            return counted != NULL ? counted : framing_error();
         }
     }
-    return PyObject_CallOneArg(self->slow[0], data);
+    PyObject *counted = PyObject_CallOneArg(self->slow[0], data);
+    return counted != NULL ? counted : framing_error();
 }
 
 static PyObject *
 Follower_replies(Follower *self, PyObject *data)
 {
+    if (check_initialised(self->tally) < 0)
+        return framing_error();
     Tally *tally = self->tally;
     if (tally->plain_replies && PyBytes_CheckExact(data)) {
         Py_ssize_t size = PyBytes_GET_SIZE(data), count;
@@ -326,7 +335,8 @@ Follower_replies(Follower *self, PyObject *data)
             Py_RETURN_NONE;
         }
     }
-    return PyObject_CallOneArg(self->slow[1], data);
+    PyObject *done = PyObject_CallOneArg(self->slow[1], data);
+    return done != NULL ? done : framing_error();
 }
 
 static PyMethodDef Follower_methods[] = {

@@ -19,6 +19,7 @@ from vaurien.core_settings import CORE_SETTINGS, checked_value, named_settings, 
 from vaurien.errors import ConfigError, VaurienError
 from vaurien.handlers import Handler
 from vaurien.ini_file import IniFile, SourcedValue, read_ini
+from vaurien.option_values import allowed_values
 from vaurien.plugin_config import TARGET_KEYS, configure_plugins
 from vaurien.protocols import Protocol
 from vaurien.proxy_config import is_demo, proxy_settings
@@ -202,7 +203,7 @@ def _plugin_options() -> dict[str, _PluginOption]:
         for plugin in registry.names():
             for option, spec in registry.get(plugin).options.items():
                 description, type_, default = spec[:3]
-                allowed = f", one of {', '.join(map(repr, spec[3]))}" if len(spec) == 4 else ""
+                allowed = f", {allowed_values(spec[3])}" if len(spec) == 4 else ""
                 name = f"{registry.kind}-{plugin}-{option}".replace("_", "-")
                 doc = f"{description} ({type_.__name__}, default {default!r}{allowed})."
                 generated[name] = _PluginOption(registry.kind, plugin, option, type_, doc)

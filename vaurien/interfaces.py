@@ -17,7 +17,8 @@ class IHandler(Interface):
     name = Attribute("The name the handler is chosen by, e.g. C{'delay'}.")
     options = Attribute(
         "Mapping of option name to C{(description, type, default)}; a fourth"
-        " item, when present, is the tuple of allowed values. Every option"
+        " item, when present, is the tuple (or C{range}) of allowed values."
+        " Every option"
         " is optional."
     )
     settings = Attribute("The handler's loaded options (a mapping).")

@@ -3,7 +3,7 @@ the type a plugin's C{options} declares.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Collection
 
 _TRUE = frozenset(("1", "true", "yes", "on", "y"))
 _FALSE = frozenset(("0", "false", "no", "off", "n", ""))
@@ -52,9 +52,15 @@ def option_value(plugin: type, option: str, value: Any) -> Any:
         ) from None
     converted = convert(value, spec[1])
     if len(spec) == 4 and converted not in spec[3]:
-        allowed = ", ".join(repr(c) for c in spec[3])
-        raise ValueError(f"expected one of {allowed}, got {value!r}")
+        raise ValueError(f"expected {allowed_values(spec[3])}, got {value!r}")
     return converted
+
+
+def allowed_values(allowed: Collection[Any]) -> str:
+    """Say what an option's allowed values (a tuple, or a C{range}) are."""
+    if isinstance(allowed, range):
+        return f"from {allowed.start} to {allowed.stop - 1}"
+    return "one of " + ", ".join(repr(c) for c in allowed)
 
 
 def defaults(plugin: type) -> dict[str, Any]:

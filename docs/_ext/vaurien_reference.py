@@ -241,8 +241,11 @@ def _plugin_lines(registry: Any, directive: _Generated, extra: Any) -> list[str]
             text = inline(description)
             if text and not text.endswith("."):
                 text += "."
-            if len(spec) > 3:
-                text += " One of " + ", ".join(literal(str(c)) for c in spec[3]) + "."
+            allowed = spec[3] if len(spec) > 3 else ()
+            if isinstance(allowed, range):
+                text += f" From {literal(str(allowed.start))} to {literal(str(allowed.stop - 1))}."
+            elif allowed:
+                text += " One of " + ", ".join(literal(str(c)) for c in allowed) + "."
             flag = f"--{kind}-{name}-{option}".replace("_", "-")
             if type_ is not bool:
                 flag += " VALUE"

@@ -9,13 +9,33 @@ plain tcp.
 """
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, Callable, TypeVar
 
 from attrs import define, field
+
+_Follow = TypeVar("_Follow", bound=Callable[..., Any])
 
 
 class FramingError(Exception):
     """The stream is not (or no longer) in the protocol's format."""
+
+
+def only_framing_errors(follow: _Follow) -> _Follow:
+    """Let nothing but L{FramingError} out of C{follow}, a follower of
+    bytes passed on already: any other error (a bug, a limit out of
+    range, a MemoryError) becomes one, and the connection only stops
+    being followed. A C{KeyboardInterrupt} or C{SystemExit} goes on up.
+    """
+    @functools.wraps(follow)
+    def following(*args: Any) -> Any:
+        try:
+            return follow(*args)
+        except FramingError:
+            raise
+        except Exception as e:
+            raise FramingError(f"{type(e).__name__}: {e}") from e
+    return following  # type: ignore[return-value]
 
 
 @define

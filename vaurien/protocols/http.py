@@ -19,6 +19,9 @@ from vaurien.protocols import Protocol
 from vaurien.protocols.http_framing import HttpFraming
 from vaurien.protocols.http_skim import SkimmingHttpFraming
 
+#: The header block limits allowed: room for a request line, at most 1 GiB.
+MAX_HEADER_SIZES = range(64, (1 << 30) + 1)
+
 #: The codes an injected error picks from when C{error_code} is 0.
 RANDOM_ERROR_CODES = (500, 501, 502, 503)
 
@@ -66,6 +69,7 @@ class HTTP:
             " framing",
             int,
             65536,
+            MAX_HEADER_SIZES,
         ),
         "max_body_size": (
             "Largest request or response body held to frame it; a larger"

@@ -26,7 +26,7 @@ from typing import Callable
 from zope.interface import implementer
 
 from vaurien.interfaces import ISkimming
-from vaurien.protocols.framing import FramingError
+from vaurien.protocols.framing import FramingError, only_framing_errors
 from vaurien.protocols.http_framing import HttpFraming
 from vaurien.protocols.http_heads import (
     CHUNK_LINE, CHUNKED, FIELD_LINE, NO_BODY, REQUEST_LINE, STATUS_LINE, TOKEN_BYTES, body_of,
@@ -356,10 +356,12 @@ class SkimmingHttpFraming(HttpFraming):
             and self._skimmed_requests.idle and self._skimmed_replies.idle
         )
 
+    @only_framing_errors
     def skim_requests(self, data: bytes) -> int:
         """Follow requests already passed on; return how many end."""
         return self._skimmed_requests.feed(data)
 
+    @only_framing_errors
     def skim_replies(self, data: bytes) -> None:
         """Follow responses already passed on."""
         self._skimmed_replies.feed(data)

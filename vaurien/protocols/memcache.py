@@ -18,7 +18,7 @@ from zope.interface import implementer
 
 from vaurien.interfaces import IProtocol, ISkimming
 from vaurien.protocols import Protocol
-from vaurien.protocols.framing import Frame, FramingError
+from vaurien.protocols.framing import Frame, FramingError, only_framing_errors
 from vaurien.protocols.memcache_text import (
     ENDS, GOES_ON, LONG_REPLIES, MAX_LINE, MAX_VALUE, REPLY_MAGIC, REQUEST_MAGIC, RETRIEVAL,
     MemcacheReplyFramer, MemcacheRequestFramer, block_size, reply_line, request_line,
@@ -295,10 +295,12 @@ class MemcacheFraming(PairedFraming):
             self._request_skimmer.resting and self._reply_skimmer.resting
         )
 
+    @only_framing_errors
     def skim_requests(self, data: bytes) -> int:
         """Follow requests already passed on; their replies are awaited."""
         return self._request_skimmer.skim(data, self._expect)
 
+    @only_framing_errors
     def skim_replies(self, data: bytes) -> None:
         """Follow replies already passed on."""
         if self._request_skimmer.failure is not None:

@@ -8,7 +8,7 @@ from zope.interface import implementer
 
 from vaurien.interfaces import IProtocol, ISkimming
 from vaurien.protocols import Protocol
-from vaurien.protocols.framing import Frame, FramingError
+from vaurien.protocols.framing import Frame, FramingError, only_framing_errors
 from vaurien.protocols.pairing import PairedFraming
 from vaurien.protocols.resp import RespReplyFramer, RespRequestFramer
 from vaurien.protocols.resp_scan import Follower, Tally
@@ -154,6 +154,7 @@ class RedisFraming(PairedFraming):
         return (not (self.pending or self._tally.expected) and self._skim_failure is None
                 and self.requests.idle and self.replies.idle)
 
+    @only_framing_errors
     def skim_requests(self, data: bytes) -> int:
         """Follow requests already passed on: the plain ones at C{data}'s
         start in one call (C when built), the rest followed by the framer,
@@ -184,6 +185,7 @@ class RedisFraming(PairedFraming):
                 self._note_rest()
         return count
 
+    @only_framing_errors
     def skim_replies(self, data: bytes) -> None:
         """Follow replies already passed on, as L{skim_requests} does."""
         if self._skim_failure is not None:
