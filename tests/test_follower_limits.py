@@ -12,8 +12,9 @@ import sys
 from collections import deque
 
 from twisted.python import usage
-from twisted.trial.unittest import SkipTest, TestCase
+from twisted.trial.unittest import TestCase
 
+from tests.accelerators import in_use
 from tests.processes import python_output
 from tests.test_config import parse
 from vaurien.protocols.framing import FramingError
@@ -37,10 +38,7 @@ class _CModuleTests(TestCase):
     module = ""
 
     def setUp(self):
-        try:
-            __import__(f"vaurien.{self.module}")
-        except ImportError:
-            raise SkipTest(f"vaurien.{self.module} is not built (no C compiler at install)")
+        in_use(self.module)
 
     def assertFollowersRaiseFramingErrors(self, follower, data: bytes) -> None:
         for follow in (follower.requests, follower.replies):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from twisted.trial.unittest import SkipTest, SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
+from tests.accelerators import in_use
 from vaurien.interfaces import ISkimming
 from vaurien.protocols.framing import FramingError
 from vaurien.protocols.http import HTTP
@@ -282,10 +283,7 @@ class FastWayTests(SynchronousTestCase):
     damaged streams alike."""
 
     def setUp(self) -> None:
-        try:
-            from vaurien import _http_skim  # noqa: F401
-        except ImportError:
-            raise SkipTest("vaurien._http_skim is not built (no C compiler at install)")
+        in_use("_http_skim")
 
     def assertSameFollowing(self, up: list[bytes], down: list[bytes]) -> None:
         fast, followed, python = _framing(), _framing(), _python_only(_framing())

@@ -10,7 +10,10 @@ from twisted.trial.unittest import TestCase
 
 from tests.proxying import entries, listen, proxy_settings, start_proxy
 from tests.test_http_proxy import RawHTTPClient, backend_site
+from vaurien.protocols import http_skim
 from vaurien.protocols.http_skim import SkimmingHttpFraming
+from vaurien.proxy import lane
+from vaurien.proxy.pump import PyPump
 
 
 class SkimmingProxyTests(TestCase):
@@ -32,12 +35,17 @@ class SkimmingProxyTests(TestCase):
                 return count
             return counting
 
+        counting_skim = counted(skim)
+
         def counted_followers(framing: SkimmingHttpFraming):
             follow_requests, follow_replies = followers(framing)
-            return counted(follow_requests), follow_replies
+            if getattr(follow_requests, "__func__", None) is not counting_skim:
+                follow_requests = counted(follow_requests)  # C: not counted yet
+            return follow_requests, follow_replies
 
-        # Skimmed in the relay, or in the lane (which asks for followers).
-        self.patch(SkimmingHttpFraming, "skim_requests", counted(skim))
+        # Skimmed in the relay, or in the lane (which asks for followers:
+        # C ones, or without C skim_requests, which counts already).
+        self.patch(SkimmingHttpFraming, "skim_requests", counting_skim)
         self.patch(SkimmingHttpFraming, "followers", counted_followers)
 
     async def test_live_fault_hits_the_next_request(self) -> None:
@@ -99,3 +107,13 @@ class SkimmingProxyTests(TestCase):
             return [client.request("GET", path) for path in paths]
         finally:
             client.close()
+
+
+class PythonSkimmingProxyTests(SkimmingProxyTests):
+    """The same with the Python followers and pump, as without a C
+    compiler (C{VAURIEN_NO_EXTENSIONS=1} runs every test so)."""
+
+    def setUp(self) -> None:
+        self.patch(http_skim, "_fast", None)
+        self.patch(lane, "Pump", PyPump)
+        super().setUp()

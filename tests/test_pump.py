@@ -9,8 +9,9 @@ import socket
 import threading
 import weakref
 
-from twisted.trial.unittest import SkipTest, TestCase
+from twisted.trial.unittest import TestCase
 
+from tests.accelerators import in_use
 from vaurien.protocols.framing import FramingError
 from vaurien.proxy import pump
 
@@ -316,11 +317,7 @@ class CPumpTests(PyPumpTests):
     """The pump in C, with the same answers."""
 
     def setUp(self):
-        try:
-            from vaurien._pump import Pump
-        except ImportError:
-            raise SkipTest("vaurien._pump is not built (no C compiler at install)")
-        self.Pump = Pump
+        self.Pump = in_use("_pump").Pump
         super().setUp()
 
     def test_the_lane_uses_it(self):

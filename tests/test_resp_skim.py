@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from twisted.trial.unittest import SkipTest, SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
+from tests.accelerators import in_use
 from tests.test_resp_framer import _array, _reply, _requests, _split
 from vaurien.interfaces import ISkimming
 from vaurien.protocols import resp_scan
@@ -30,11 +31,7 @@ _streams = st.lists(st.one_of(_near, st.binary(max_size=12)), max_size=12).map(b
 
 
 def _c_skimmers():
-    try:
-        from vaurien import _skim
-    except ImportError:
-        raise SkipTest("vaurien._skim is not built (no C compiler at install)")
-    return _skim
+    return in_use("_skim")
 
 
 class SkimmerTests(SynchronousTestCase):

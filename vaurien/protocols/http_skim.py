@@ -25,6 +25,7 @@ from typing import Callable
 
 from zope.interface import implementer
 
+from vaurien.extensions import accelerator
 from vaurien.interfaces import ISkimming
 from vaurien.protocols.framing import FramingError, only_framing_errors
 from vaurien.protocols.http_framing import HttpFraming
@@ -33,10 +34,8 @@ from vaurien.protocols.http_heads import (
     framing_fields,
 )
 
-try:  # the fast way through plain messages, when the optional build made it
-    from vaurien import _http_skim as _fast
-except ImportError:  # pragma: no cover - no compiler at install
-    _fast = None
+#: The fast way through plain messages, when the optional build made it.
+_fast = accelerator("_http_skim")
 
 _HEAD, _BODY, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILER, _UNTIL_CLOSE = range(7)
 
@@ -214,7 +213,7 @@ class _MessageFollower:
     def _skim_whole(self, data: bytes, pos: int) -> int:
         """Follow the whole, plain messages from C{pos} the fast way (in
         C, when built); return where that stopped."""
-        return pos
+        raise NotImplementedError()
 
     def _skimmed(self, count: int, remaining: int) -> None:
         """C{count} messages were followed the fast way; the body of the
@@ -266,13 +265,14 @@ class RequestFollower(_MessageFollower):
         self._awaiting.append(method)
         self._read_body(body)
 
-    if _fast is not None:
-        def _skim_whole(self, data: bytes, pos: int) -> int:
-            end, methods, remaining = _fast.skim_requests(data, pos, self._limit)
-            if methods:
-                self._awaiting.extend(methods)
-                self._skimmed(len(methods), remaining)
-            return end
+    def _skim_whole(self, data: bytes, pos: int) -> int:
+        if _fast is None:
+            return pos
+        end, methods, remaining = _fast.skim_requests(data, pos, self._limit)
+        if methods:
+            self._awaiting.extend(methods)
+            self._skimmed(len(methods), remaining)
+        return end
 
 
 class ResponseFollower(_MessageFollower):
@@ -318,15 +318,16 @@ class ResponseFollower(_MessageFollower):
         else:
             self._read_body(body)
 
-    if _fast is not None:
-        def _skim_whole(self, data: bytes, pos: int) -> int:
-            awaiting = self._awaiting
-            end, count, remaining = _fast.skim_responses(data, pos, self._limit, awaiting)
-            for _ in range(count):
-                awaiting.popleft()
-            if count:
-                self._skimmed(count, remaining)
-            return end
+    def _skim_whole(self, data: bytes, pos: int) -> int:
+        if _fast is None:
+            return pos
+        awaiting = self._awaiting
+        end, count, remaining = _fast.skim_responses(data, pos, self._limit, awaiting)
+        for _ in range(count):
+            awaiting.popleft()
+        if count:
+            self._skimmed(count, remaining)
+        return end
 
 
 @implementer(ISkimming)

@@ -5,6 +5,8 @@ C{vaurien._skim}, with the same answers).
 """
 from __future__ import annotations
 
+from vaurien.extensions import accelerator
+
 #: Requests after which a connection is no longer framed.
 TUNNEL = frozenset({b"SUBSCRIBE", b"PSUBSCRIBE", b"SSUBSCRIBE", b"MONITOR"})
 _PLAIN = frozenset(b"+-:")  # replies a plain line carries whole
@@ -138,8 +140,10 @@ class PyTally:
         self.plain_requests = self.plain_replies = False
 
 
-try:  # the same in C, when the optional build made them
-    from vaurien._skim import Follower, Tally, skim_commands, skim_plain_replies
-except ImportError:  # pragma: no cover - no compiler at install
+_c = accelerator("_skim")  # the same in C, when the optional build made them
+if _c is None:
     skim_commands, skim_plain_replies = py_skim_commands, py_skim_plain_replies
     Follower, Tally = None, PyTally
+else:
+    skim_commands, skim_plain_replies = _c.skim_commands, _c.skim_plain_replies
+    Follower, Tally = _c.Follower, _c.Tally

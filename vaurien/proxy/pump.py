@@ -39,6 +39,8 @@ import time
 from contextlib import suppress
 from typing import Any
 
+from vaurien.extensions import accelerator
+
 #: Events the transports must see for themselves: an end or an error.
 _TROUBLE = select.EPOLLRDHUP | select.EPOLLHUP | select.EPOLLERR
 
@@ -248,7 +250,5 @@ class PyPump:
         return calls
 
 
-try:
-    from vaurien._pump import Pump
-except ImportError:  # not built: no C compiler at install
-    Pump = PyPump
+_c = accelerator("_pump")
+Pump = PyPump if _c is None else _c.Pump
