@@ -18,8 +18,10 @@ the proxied run then waits for what the direct run got.
 from __future__ import annotations
 
 import errno
+import fcntl
 import socket
 import struct
+import termios
 import threading
 import time
 from typing import Any
@@ -39,7 +41,14 @@ PIECE_PAUSE = 0.002
 ENDS = (None, "close", "half_close", "reset")
 
 
-@frozen
+def short(data: bytes, most: int = 160) -> str:
+    """C{repr(data)}, its middle left out past C{most} bytes."""
+    if len(data) <= most:
+        return repr(data)
+    return f"{data[:most // 2]!r} + <{len(data) - most} bytes> + {data[-most // 2:]!r}"
+
+
+@frozen(repr=False)
 class Exchange:
     """One request and what the server does about it.
 
@@ -58,6 +67,10 @@ class Exchange:
     reply: bytes
     cuts: tuple[int, ...] = ()
     end: str | None = None
+
+    def __repr__(self) -> str:
+        return (f"Exchange({short(self.request)}, {short(self.reply)}, cuts={self.cuts!r}, "
+                f"end={self.end!r})")
 
 
 @frozen
@@ -124,7 +137,8 @@ class Seen:
 
     @ivar rounds: for each round the client played, the bytes it received
         and the state of the stream after them (C{"open"}, C{"eof"},
-        C{"reset"}, or C{"send:ERRNO"} when a write failed).
+        C{"reset"}, after C{"send failed (ERRNO), then "} when a write
+        failed).
     @ivar server_received: the bytes the server's first connection got.
     @ivar server_saw_end: whether that connection ended (EOF or reset:
         which of the two depends on the timing of the client's leaving,
@@ -147,6 +161,18 @@ def _send_in_pieces(sock: socket.socket, data: bytes, cuts: tuple[int, ...]) -> 
                 time.sleep(PIECE_PAUSE)
             sock.sendall(data[start:cut])
             start = cut
+
+
+def _wait_sent(sock: socket.socket) -> None:
+    """Wait (bounded) until the peer has acknowledged every byte written:
+    a reset drops what is still queued, so without this what the peer
+    gets before the reset would depend on timing."""
+    deadline = time.monotonic() + HARD
+    while time.monotonic() < deadline:
+        queued = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, struct.pack("i", 0))
+        if struct.unpack("i", queued)[0] == 0:
+            return
+        time.sleep(0.002)
 
 
 def _reset(sock: socket.socket) -> None:
@@ -211,6 +237,7 @@ class _Connection:
                 return
             _send_in_pieces(self.sock, exchange.reply, exchange.cuts)
             if exchange.end == "reset":
+                _wait_sent(self.sock)
                 _reset(self.sock)
                 self.ended = True
                 return
@@ -245,6 +272,9 @@ class ScriptedServer:
                 continue
             except OSError:
                 return
+            # No Nagle: a piece written just before a reset is sent, not
+            # held for an ACK and discarded by the reset.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             connection = _Connection(sock)
             with self._lock:
                 first = not self.connections
@@ -297,6 +327,8 @@ def _observe(sock: socket.socket, want: int, want_state: str, state: str,
             break
         except ConnectionResetError:
             return bytes(data), "reset"
+        except OSError as e:
+            return bytes(data), f"recv failed ({_errno_name(e)})"
         if not chunk:
             state = "eof"
         data += chunk
@@ -311,6 +343,7 @@ def play_client(script: Script, port: int, expected: list[tuple[int, str]]) -> t
     """The client's side of C{script} against C{127.0.0.1:port}; per
     round, what it received and the state of the stream after it."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=HARD)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     rounds: list[tuple[bytes, str]] = []
     state = "open"
     try:
@@ -318,18 +351,24 @@ def play_client(script: Script, port: int, expected: list[tuple[int, str]]) -> t
             if state != "open" and not (state == "eof" and script.talks_after_eof):
                 break
             last = index == len(script.rounds) - 1
+            failed = ""
             try:
                 _send_in_pieces(sock, round_.payload, round_.cuts)
-                if last and script.half_close:
-                    sock.shutdown(socket.SHUT_WR)
             except OSError as e:
-                rounds.append((b"", "send:" + _errno_name(e)))
-                break
+                failed = f"send failed ({_errno_name(e)}), then "
+            if last and script.half_close and not failed:
+                try:
+                    sock.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass  # the server reset first (racing the shutdown): reading shows it
             want, want_state = expected[index] if index < len(expected) else (0, "open")
-            rounds.append(_observe(sock, want, want_state, state, QUIET if last else 0.0))
-            state = rounds[-1][1]
+            data, state = _observe(sock, want, want_state, state, QUIET if last else 0.0)
+            rounds.append((data, failed + state))
+            if failed:
+                break
     finally:
         if script.finish == "reset":
+            _wait_sent(sock)
             _reset(sock)
         else:
             sock.close()
@@ -358,12 +397,19 @@ def differences(direct: Seen, proxied: Seen) -> list[str]:
         a = direct.rounds[index] if index < len(direct.rounds) else None
         b = proxied.rounds[index] if index < len(proxied.rounds) else None
         if a != b:
-            lines.append(f"round {index}: direct {a!r}\n         proxied {b!r}")
-    for name in ("server_received", "server_saw_end", "other_connections"):
+            lines.append(f"round {index}: direct {_seen(a)}\n         proxied {_seen(b)}")
+    if direct.server_received != proxied.server_received:
+        lines.append(f"server_received: direct {short(direct.server_received)}\n"
+                     f"         proxied {short(proxied.server_received)}")
+    for name in ("server_saw_end", "other_connections"):
         if getattr(direct, name) != getattr(proxied, name):
             lines.append(f"{name}: direct {getattr(direct, name)!r}\n"
                          f"         proxied {getattr(proxied, name)!r}")
     return lines
+
+
+def _seen(round_: tuple[bytes, str] | None) -> str:
+    return "(nothing)" if round_ is None else f"{short(round_[0])} then {round_[1]}"
 
 
 def describe(script: Any) -> str:
@@ -372,7 +418,28 @@ def describe(script: Any) -> str:
     for number, round_ in enumerate(script.rounds):
         lines.append(f"round {number} (client writes cut at {list(round_.cuts)}):")
         for exchange in round_.exchanges:
-            lines.append(f"  client {exchange.request!r}")
-            lines.append(f"  server {exchange.reply!r} cuts={list(exchange.cuts)}"
+            lines.append(f"  client {short(exchange.request)}")
+            lines.append(f"  server {short(exchange.reply)} cuts={list(exchange.cuts)}"
                          f" end={exchange.end}")
     return "\n".join(lines)
+
+
+def assert_alike(script: Script, direct: Seen, proxied: Seen) -> None:
+    """Fail with the script and every difference; each kind of difference
+    from its own line, so that hypothesis reports (and shrinks) each kind
+    as a bug of its own."""
+    message = f"\n{describe(script)}\n" + "\n".join(differences(direct, proxied))
+    if direct.rounds != proxied.rounds:
+        last_direct = direct.rounds[-1] if direct.rounds else None
+        last_proxied = proxied.rounds[-1] if proxied.rounds else None
+        if [data for data, _ in direct.rounds] != [data for data, _ in proxied.rounds]:
+            raise AssertionError("the client got other bytes" + message)
+        if last_direct != last_proxied:
+            raise AssertionError("the client saw another end" + message)
+        raise AssertionError("the client saw the stream end at another time" + message)
+    if direct.server_received != proxied.server_received:
+        raise AssertionError("the server got other bytes" + message)
+    if direct.other_connections != proxied.other_connections:
+        raise AssertionError("the proxy opened other backend connections" + message)
+    if direct.server_saw_end != proxied.server_saw_end:
+        raise AssertionError("the server did not see the client leave" + message)
