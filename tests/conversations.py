@@ -13,7 +13,7 @@ from typing import Any
 from attrs import frozen
 from hypothesis import strategies as st
 
-from tests.scripted_peers import Exchange, Round, Script
+from tests.peer_scripts import Exchange, Round, Script
 
 #: How an item sits in the rounds: C{"free"} (pipelined with the next or
 #: not, as drawn), C{"break"} (the client waits for the replies after it),

@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from tests.conversations import CRLF, Item, after_the_end, bodies, exchange, printable
-from tests.scripted_peers import Exchange
+from tests.peer_scripts import Exchange
 
 INFORMATIONAL = (
     b"HTTP/1.1 100 Continue\r\n\r\n",

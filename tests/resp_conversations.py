@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from tests.conversations import CRLF, Item, after_the_end, bodies, exchange, printable
-from tests.scripted_peers import Exchange
+from tests.peer_scripts import Exchange
 
 #: Commands with no meaning to the framing (no set-up, no pub/sub).
 COMMANDS = (b"GET", b"SET", b"MGET", b"DEL", b"INCR", b"HGETALL", b"LRANGE", b"ZRANGE",

@@ -17,9 +17,8 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-import h11
-
 import attr
+import h11
 from hypothesis import HealthCheck, given, settings
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
@@ -29,9 +28,8 @@ from tests.http_conversations import http_conversations
 from tests.memcache_conversations import memcache_conversations
 from tests.proxying import listen, proxy_settings, start_proxy
 from tests.resp_conversations import resp_conversations
-from tests.scripted_peers import (
-    HARD, Exchange, Round, Script, ScriptedServer, assert_alike, run,
-)
+from tests.peer_scripts import Exchange, Round, Script, assert_alike
+from tests.scripted_peers import HARD, ScriptedServer, run
 from tests.test_http_proxy import backend_site
 from vaurien.settings import Targets
 
@@ -304,9 +302,33 @@ class SmallestCasesTests(TestCase):
         three replies, then the end (a race: some runs lose replies)."""
         script = Script((Round(tuple(Exchange(REDIS_GET, b"$1\r\n%d\r\n" % n)
                                      for n in range(3))),), half_close=True)
-        return self.alike("redis", FRAMED, script, times=20)
+        return self.alike("redis", FRAMED, script, times=50)
 
     def test_memcache_pipeline_then_half_close_framed(self):
         script = Script((Round(tuple(Exchange(b"get k\r\n", b"END\r\n") for n in range(3))),),
                         half_close=True)
-        return self.alike("memcache", FRAMED, script, times=20)
+        return self.alike("memcache", FRAMED, script, times=50)
+
+    def test_redis_pipeline_then_half_close_skimming(self):
+        script = Script((Round((
+            Exchange(REDIS_GET, b"$1\r\n0\r\n"),
+            Exchange(b"*1\r\n$7\r\nMONITOR\r\n", b"+OK\r\n"),
+        )),), half_close=True)
+        return self.alike("redis", SKIMMING, script, times=50)
+
+    def test_redis_one_command_then_half_close_framed(self):
+        """One command, then the client shuts its side; the server writes
+        its reply in two pieces: the reply, then the end."""
+        script = Script((Round((Exchange(REDIS_GET, b"+\r\n", cuts=(1,)),)),), half_close=True)
+        return self.alike("redis", FRAMED, script, times=50)
+
+    def test_memcache_one_command_then_half_close_framed(self):
+        script = Script((Round((Exchange(b"version\r\n", b"VERSION 1.6.21\r\n", cuts=(3,)),)),),
+                        half_close=True)
+        return self.alike("memcache", FRAMED, script, times=50)
+
+    def test_memcache_noreply_then_half_close_framed(self):
+        """A command that gets no reply, then the client shuts its side:
+        the command still reaches the server."""
+        script = _one(b"incr k 5 noreply\r\n", b"", half_close=True)
+        return self.alike("memcache", FRAMED, script, times=50)
