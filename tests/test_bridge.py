@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
+import struct
+import threading
+import time
 
 from twisted.internet import protocol, reactor
 from twisted.internet.defer import gatherResults, inlineCallbacks
 from twisted.internet.task import deferLater
+from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
 from tests.proxying import (
@@ -284,3 +289,74 @@ class ReuseSocketTests(TestCase):
             client.transport.loseConnection()
             yield poll(lambda: not factory.proxy.connections)
         self.assertEqual(len(accepted), 1)
+
+
+class ResetTests(TestCase):
+    """A reset on one side reaches the other as a reset, after the bytes
+    sent before it, as it would direct (tcp, joined or in handler calls)."""
+
+    def resetting_backend(self, payload: bytes) -> int:
+        """A backend that answers each connection with C{payload}, waits
+        for it to be acknowledged, then resets; its port."""
+        listener = socket.socket()
+        self.addCleanup(listener.close)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+
+        def serve():
+            sock, _ = listener.accept()
+            sock.recv(100)
+            sock.sendall(payload)
+            time.sleep(0.05)  # acknowledged on loopback: the reset drops nothing
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+
+        threading.Thread(target=serve, daemon=True).start()
+        return listener.getsockname()[1]
+
+    async def client_sees(self, handlers: str) -> tuple[bytes, str]:
+        port, _ = start_proxy(self, proxy_settings(self.resetting_backend(b"last words"), handlers))
+
+        def talk():
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                sock.sendall(b"hello")
+                data = b""
+                try:
+                    while True:
+                        chunk = sock.recv(100)
+                        if not chunk:
+                            return data, "eof"
+                        data += chunk
+                except ConnectionResetError:
+                    return data, "reset"
+
+        return await deferToThread(talk)
+
+    async def test_backend_reset_reaches_the_client_joined(self):
+        self.assertEqual(await self.client_sees("100:dummy"), (b"last words", "reset"))
+
+    async def test_backend_reset_reaches_the_client_through_calls(self):
+        self.assertEqual(await self.client_sees("100:delay"), (b"last words", "reset"))
+
+    async def test_client_reset_reaches_the_backend(self):
+        listener = socket.socket()
+        self.addCleanup(listener.close)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        port, _ = start_proxy(self, proxy_settings(listener.getsockname()[1]))
+
+        def talk():
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                sock.sendall(b"hello")
+                backend, _ = listener.accept()
+                backend.settimeout(5)
+                got = backend.recv(100)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            try:
+                return got, backend.recv(100)
+            except ConnectionResetError:
+                return got, "reset"
+            finally:
+                backend.close()
+
+        self.assertEqual(await deferToThread(talk), (b"hello", "reset"))

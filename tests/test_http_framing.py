@@ -309,3 +309,31 @@ class ErrorResponseTests(SynchronousTestCase):
         """An HTTP/1.0 request gets an HTTP/1.0 status line."""
         head, _ = _parse_response(b"GET", HTTP().error_response(b"GET / HTTP/1.0\r\n\r\n"))
         self.assertEqual(head.http_version, b"1.0")
+
+
+class RequestLineTests(SynchronousTestCase):
+    """A request line that is not HTTP/1.0 or 1.1 stops the framing as
+    soon as it is whole, in every request of a connection."""
+
+    def framing(self):
+        return HttpFraming(8192, 1 << 20)
+
+    def test_garbage_line_stops_at_once(self):
+        framing = self.framing()
+        self.assertEqual(framing.feed_requests(b"!"), [])
+        self.assertRaises(FramingError, framing.feed_requests, b"\r\n")
+
+    def test_unknown_version_stops(self):
+        self.assertRaises(FramingError, self.framing().feed_requests, b"GET / HTTP/2.0\r\n")
+
+    def test_the_second_request_line_is_checked_too(self):
+        framing = self.framing()
+        frames = framing.feed_requests(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\n")
+        self.assertEqual(len(frames), 1)
+        self.assertRaises(FramingError, framing.feed_requests, b"Host: x\r\n\r\nBAD\r\n")
+
+    def test_a_request_fed_byte_by_byte(self):
+        framing = self.framing()
+        request = b"GET /x HTTP/1.0\r\nHost: x\r\n\r\n"
+        frames = [f for n in range(len(request)) for f in framing.feed_requests(request[n:n + 1])]
+        self.assertEqual([frame.data for frame in frames], [request])

@@ -171,6 +171,7 @@ class SkimmingInTheLaneTests(TestCase):
         killed = await deferToThread(killer.client_kill_filter, _type="normal", skipme=True)
         self.assertEqual(killed, 1)
         self.assertEqual(await deferToThread(sock.recv, 1), b"")
+        sock.close()  # the client is done too
         await eventually(lambda: not self.proxy.connections, "the connection closed")
         self.assertEqual(len(self.lane), 0)
 

@@ -87,6 +87,7 @@ class TransportSocket:
         self._frame_ended = False
         self.write_to: Callable[[bytes], None] | None = None
         self.close_to: Callable[[], None] | None = None
+        self._write_shut = False  # end of stream sent (a second would fail)
 
     @property
     def blocking(self) -> bool:
@@ -108,6 +109,7 @@ class TransportSocket:
         self.transport = transport
         self._closed = False
         self._ended = self.end_seen = False
+        self._write_shut = False
 
     def detach(self) -> None:
         """Forget a connection that is gone; unread bytes stay readable."""
@@ -214,7 +216,8 @@ class TransportSocket:
             return
         if how == socket.SHUT_RDWR:
             self.close()
-        elif how == socket.SHUT_WR:
+        elif how == socket.SHUT_WR and not self._write_shut:
+            self._write_shut = True
             self._call_in_reactor(self._lose_write_connection)
         elif how == socket.SHUT_RD:
             with self._condition:

@@ -77,8 +77,10 @@ class NonBlockingHandler(BaseHandler):
     def drain(source) -> tuple[bytes, bool]:
         """Take everything C{source} holds now.
 
-        @return: the bytes, and C{True} when the peer has ended its stream
-            (not merely the frame of this call, on a framed protocol).
+        @return: the bytes, and C{True} when the peer has ended its stream.
+            On a framed protocol, never: C{b""} there ends the call's
+            frame, and the proxy passes the ends of streams on itself,
+            once every request before them is through.
         """
         chunks = []
         while True:
@@ -87,7 +89,7 @@ class NonBlockingHandler(BaseHandler):
             except BlockingIOError:
                 return b"".join(chunks), False
             if not data:
-                return b"".join(chunks), source.ended or not source.framed
+                return b"".join(chunks), not source.framed
             chunks.append(data)
 
     def forward(self, source, dest) -> bool:

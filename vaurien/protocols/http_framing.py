@@ -18,6 +18,7 @@ framing and takes those bytes from C{unframed()}.
 """
 from __future__ import annotations
 
+import re
 from collections import deque
 
 import h11
@@ -171,9 +172,31 @@ class RequestReader(_MessageReader):
     def __init__(self, max_header_size: int, max_body_size: int) -> None:
         super().__init__(max_header_size, max_body_size)
         self._request: h11.Request | None = None
+        self._line_checked = False  # the request line in progress is HTTP/1.x
+        self._line_scanned = 0  # how far its end was looked for
 
     def _ready(self) -> bool:
         return bool(self._held)
+
+    def _step(self, frames: list[Frame]) -> bool:
+        if not self._line_checked:
+            self._check_request_line()
+        return super()._step(frames)
+
+    def _check_request_line(self) -> None:
+        """Refuse a request line that is not HTTP/1.0 or 1.1 as soon as it
+        is whole, not once a whole head has come: a server would answer
+        it (or close) at once, and so the rest passes as tcp at once.
+
+        @raise FramingError: it is not such a request line.
+        """
+        end = self._held.find(b"\n", self._line_scanned)
+        if end < 0:
+            self._line_scanned = len(self._held)
+            return
+        if _REQUEST_LINE.fullmatch(self._held, 0, end + 1) is None:
+            raise FramingError("not an HTTP/1.0 or 1.1 request line")
+        self._line_checked = True
 
     def _new_connection(self) -> h11.Connection:
         return h11.Connection(h11.SERVER,
@@ -189,6 +212,8 @@ class RequestReader(_MessageReader):
         elif isinstance(event, h11.EndOfMessage):
             head_size = self._head_start
             frames.append(self._frame(self._cut(self._consumed()), head_size, False))
+            self._line_checked = False  # the next request's is to check
+            self._line_scanned = 0
 
     def _frame(self, data: bytes, head_size: int, tunnel: bool) -> Frame:
         """The frame of the request just read."""
@@ -196,6 +221,11 @@ class RequestReader(_MessageReader):
         assert request is not None
         return Frame(data, command=request.method.upper(), target=request.target,
                      tunnel=tunnel, meta=RequestHead(request.method, head_size))
+
+
+#: A request line of HTTP/1.0 or 1.1 (RFC 9112, section 3): a method
+#: token, a target, the version, and CRLF or LF.
+_REQUEST_LINE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+ [^ \r\n]+ HTTP/1\.[01]\r?\n")
 
 
 def _is_tunnel(request: h11.Request) -> bool:

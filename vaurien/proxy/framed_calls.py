@@ -20,6 +20,9 @@ class Call:
     @ivar forwarded: the handler sent the request to the backend.
     @ivar reply: the backend's reply, once it came.
     @ivar complete: nothing more will be written for this call.
+    @ivar after: bytes that came from the backend after its reply and
+        belong to no request (RESP3 pushes): they follow its answer.
+    @ivar delivered: its answer (and what follows) went to the client.
     """
 
     request: Frame
@@ -29,6 +32,8 @@ class Call:
     forwarded: bool = False
     reply: Frame | None = None
     complete: bool = False
+    after: bytearray = Factory(bytearray)
+    delivered: bool = False
 
 
 @define

@@ -31,6 +31,7 @@ from typing import Any
 from twisted.logger import Logger
 
 from vaurien.protocols.framing import Frame, FramingError
+from vaurien.proxy.backend_end import EndsWithTheBackend
 from vaurien.proxy.fall_back import FallsBack
 from vaurien.proxy.framed_calls import Call, Work
 from vaurien.proxy.relay import Relay
@@ -42,7 +43,7 @@ from vaurien.sending import send_now
 MAX_FRAME = 64 << 20
 
 
-class FramedRelay(Skims, FallsBack, Relay):
+class FramedRelay(Skims, FallsBack, EndsWithTheBackend, Relay):
     """A connection whose protocol frames requests and replies."""
 
     log = Logger()
@@ -60,11 +61,13 @@ class FramedRelay(Skims, FallsBack, Relay):
         self._switching = False
         self._raw = {True: bytearray(), False: bytearray()}
         self._unhandled: dict[bool, list[bytes]] = {True: [], False: []}
-        self._ending = False  # the backend closed: end when its replies are out
+        self._ending = False  # the backend ended: end so when its replies are out
+        self._half_ended = False  # ... by ending its stream only
         self._retiring = False  # a handler closed the backend connection
         self._unavailable = False
         self._early = bytearray()  # from the client while the backend connects
         self._current: Work | None = None
+        self._last_replied: Call | None = None  # the call of the latest reply
         self.backend.close_to = self._retire_backend
         self._start_skims()
 
@@ -166,13 +169,18 @@ class FramedRelay(Skims, FallsBack, Relay):
 
     def _new_reply(self, reply: Frame) -> None:
         if reply.command == b">":  # a RESP3 push: out of band, answers nothing
-            self.client.transport.write(reply.data)
+            last = self._last_replied
+            if last is not None and not last.delivered:
+                last.after += reply.data  # it came after that reply
+            else:
+                self.client.transport.write(reply.data)
             return
         if not self._awaiting:
             self._fall_back("a reply to no request")
             return
         call = self._awaiting.popleft()
         call.reply = reply
+        self._last_replied = call
         current = self._current
         if self._call is not None and current.is_request and current.call is call:
             self.backend.deliver_frame(reply.data)  # the running call reads it
@@ -329,6 +337,9 @@ class FramedRelay(Skims, FallsBack, Relay):
                 head.answer.clear()
             if not head.complete:
                 break
+            if head.after:
+                ready.append(bytes(head.after))
+            head.delivered = True
             calls.popleft()
         if ready:
             send_now(self.client.transport, b"".join(ready))
@@ -338,99 +349,13 @@ class FramedRelay(Skims, FallsBack, Relay):
             return
         if self._ending:
             self._flush()
-            self.close()  # requests left would reach no one, as direct
+            self._end_as_the_backend_did()
             return
-        if self._requests or self._early:
+        if self._requests or self._early or not self.client.ended:
             return
-        owed = self._awaiting or (self.skim_slot is not None and not self.framing.resting)
-        if self.client.ended and not owed:
-            self.close()
-        elif self.client.ended and self.backend.transport is not None:
-            self.backend.shutdown(socket.SHUT_WR)  # every request is sent on
-
-    # -- ends of streams --------------------------------------------------
-
-    def end_from(self, from_client: bool, transport: Any) -> None:
-        if self._tunnel:
-            return super().end_from(from_client, transport)
-        self.active = True
-        if from_client:
-            self.client.deliver_end()
-            self._close_if_done()
-        elif transport is self.backend.transport:
-            self._backend_ended()
-
-    def lost(self, from_client: bool, transport: Any) -> None:
-        if self._tunnel or from_client:
-            return super().lost(from_client, transport)
-        if not self.closed and transport is self.backend.transport:
-            self._backend_ended()
-
-    def _backend_ended(self) -> None:
-        """The backend closed (or half-closed) on its own: finish its last
-        reply, then end the client's connection too, as a direct one would
-        end, once the answers owed are out. With C{stay_connected}, the
-        client is kept if no reply is owed: its next request opens a new
-        backend connection."""
-        keeps_client = self.proxy.settings.stay_connected
-        if self.skim_slot is not None:
-            self.skim_slot = None
-            if not (keeps_client and self.framing.resting):
-                self.close()  # every byte is passed on already
-                return
-        self._end_backend_connection()
-        self._ending = bool(self._awaiting) or not keeps_client
-        self._flush()
-        self._run_calls()
-        self._switch_when_idle()
-
-    def _retire_backend(self) -> None:
-        """A handler closed the backend wrapper: no request goes to this
-        backend connection any more; it ends once the replies owed on it
-        are through, and the next request opens another."""
         if self.backend.transport is None:
-            return
-        self._retiring = True
-        if not self._awaiting:
-            self._end_backend_connection()
-            self._run_calls()
-
-    def _end_backend_connection(self) -> None:
-        """Close the backend connection, completing a reply its close
-        delimits; the next request opens another."""
-        self._retiring = False
-        try:
-            replies = self.framing.replies_ended()
-        except FramingError:
-            replies = []
-        for reply in replies:
-            self._new_reply(reply)
-        transport = self.backend.transport
-        self.backend.detach()
-        self.backend_gate = None
-        if self.client.transport.producer is not None:
-            self.client.transport.unregisterProducer()
-        transport.loseConnection()
-
-    # -- a backend that cannot be reached ----------------------------------
-
-    def _backend_failed(self, failure: Any) -> None:
-        """Close the client, or, where the protocol has an answer for it
-        (HTTP: 502), give that answer to its next request, then close."""
-        self._connecting = None
-        if self.closed:
-            return
-        self._note_backend_failure(failure)
-        if self.proxy.protocol.unavailable_response(None) is None:
-            self.close()
-            return
-        self._unavailable = True
-        self._release_early()
-        self._answer_unavailable()
-
-    def _answer_unavailable(self) -> None:
-        request = next((work.frame for work in self._requests), None)
-        if request is not None and not self.closed:
-            self._flush()
-            self.client.transport.write(self.proxy.protocol.unavailable_response(request.data))
-            self.close()
+            self.close()  # no backend to wait for: nothing more will come
+        else:
+            # Every request is sent on: the backend gets the end of stream,
+            # and its own end ends the client's connection, as direct.
+            self.backend.shutdown(socket.SHUT_WR)

@@ -241,7 +241,7 @@ class IdleBackend:
     def end_from(self, from_client: bool, transport: Any) -> None:
         self._drop()
 
-    def lost(self, from_client: bool, transport: Any) -> None:
+    def lost(self, from_client: bool, transport: Any, reset: bool = False) -> None:
         self._drop()
 
     def _drop(self) -> None:

@@ -14,6 +14,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from vaurien.proxy.flow import PauseGate
+from vaurien.proxy.resets import reset_once_sent
 from vaurien.proxy.splice import NEVER, SPLICE_AFTER, SpliceLink, splice_if_ready
 from vaurien.sockets import TransportSocket
 
@@ -49,6 +50,7 @@ class Relay:
         self.in_lane = False  # its sockets are read by the proxy's lane
         self._connecting: Deferred | None = None
         self._backend_gone = False
+        self._reset_at_end = False  # the backend's end was a reset
         self._pending: list[bool] = []  # the sides waiting for a call
         self._call: Any = None
         self._calling: Any = None
@@ -210,12 +212,13 @@ class Relay:
         self.passthrough = False
         self.backend.transport.loseConnection()
 
-    def lost(self, from_client: bool, transport: Any) -> None:
-        """One side's connection is gone entirely."""
+    def lost(self, from_client: bool, transport: Any, reset: bool = False) -> None:
+        """One side's connection is gone entirely (C{reset}: by its peer's
+        reset, which the other side then gets too)."""
         if self.closed:
             return
         if from_client:
-            self.close()
+            self.close(reset)
             return
         if transport is not self.backend.transport:
             return
@@ -228,9 +231,10 @@ class Relay:
                 self.backend.detach()
             return
         self._backend_gone = True
+        self._reset_at_end = reset
         self.backend.deliver_end()
         if self._call is None and not self.backend.buffered:
-            self.close()
+            self.close(reset)
         else:
             self._want_call(False)
 
@@ -353,7 +357,7 @@ class Relay:
         if self.client.end_seen and self.backend.end_seen:
             self.close()
         elif self._backend_gone and self.backend.end_seen:
-            self.close()
+            self.close(self._reset_at_end)
 
     # -- idle time and the end --------------------------------------------
 
@@ -400,6 +404,10 @@ class Relay:
         )
         self.proxy.thread_stuck(self._call)
 
+    def _reset(self, transport: Any) -> None:
+        if not transport.disconnected:
+            reset_once_sent(transport, self.proxy.clock)
+
     def _park_backend(self) -> bool:
         """With tcp's C{reuse_socket}, hand a healthy backend connection to
         the proxy for its next client.
@@ -419,9 +427,10 @@ class Relay:
         self.backend_gate.resume("buffer-full")
         return self.proxy.park_backend(self.backend_side)
 
-    def close(self) -> None:
+    def close(self, reset: bool = False) -> None:
         """End the connection: both sides closed once their written bytes
-        are sent, waiting calls cancelled, threads woken."""
+        are sent (C{reset}: then reset, as a side's peer did), waiting
+        calls cancelled, threads woken."""
         if self.closed:
             return
         self.closed = True
@@ -438,11 +447,16 @@ class Relay:
                 waiting.cancel()  # a thread's call ends when woken, below
         for side in (self.client, self.backend):
             side.deliver_end()
-        self.client.transport.loseConnection()
-        if self.backend.transport is not None and not self._park_backend():
-            self.backend.transport.loseConnection()
+        end = self._reset if reset else _lose
+        end(self.client.transport)
+        if self.backend.transport is not None and (reset or not self._park_backend()):
+            end(self.backend.transport)
         self.proxy.connection_closed(self)
         self.log.info(
             "{proxy}: {peer} closed, handler={handler}",
             proxy=self.proxy.name, peer=self.peer, handler=self._handler_label(),
         )
+
+
+def _lose(transport: Any) -> None:
+    transport.loseConnection()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet.error import ConnectionAborted, ConnectionLost
 from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import Factory, Protocol
 from zope.interface import implementer
@@ -38,7 +39,10 @@ class _Side(Protocol):
         """Nothing to do: the relay decided to half-close this side."""
 
     def connectionLost(self, reason: Any = None) -> None:
-        self.relay.lost(self.from_client, self.transport)
+        reset = reason is not None and bool(
+            reason.check(ConnectionLost) and not reason.check(ConnectionAborted)
+        )  # the peer's reset, not one of ours
+        self.relay.lost(self.from_client, self.transport, reset)
 
 
 class ClientSide(_Side):

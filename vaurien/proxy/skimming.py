@@ -62,9 +62,7 @@ class Skims:
         except FramingError as e:
             self.stop_skimming(str(e))
             return
-        if self.client.ended and self.framing.resting:
-            self.close()
-        elif not self.in_lane:
+        if not self.in_lane:
             self.try_lane()
 
     def _may_use_lane(self) -> bool:
@@ -79,10 +77,15 @@ class Skims:
     def stop_skimming(self, reason: str) -> None:
         """Framing stops while skimming: every byte is passed on already,
         so the two connections just join."""
+        self._note_fall_back(reason)
+        self._join_skimmed()
+
+    def _join_skimmed(self) -> None:
+        """Join the two connections of a skimming relay: from now on bytes
+        pass as tcp."""
         self.skim_slot = None
         if self.in_lane:
             self.proxy.lane.leave(self)
-        self._note_fall_back(reason)
         self._tunnel = self.passthrough = True
         self.client.framed = self.backend.framed = False
         self.backend.close_to = None
