@@ -21,6 +21,7 @@ import attr
 import h11
 from hypothesis import HealthCheck, given, settings
 from twisted.internet.threads import deferToThread
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import TestCase
 
 from tests.conversations import scripts
@@ -31,7 +32,7 @@ from tests.resp_conversations import resp_conversations
 from tests.peer_scripts import Exchange, Round, Script, assert_alike
 from tests.scripted_peers import HARD, ScriptedServer, run
 from tests.test_http_proxy import backend_site
-from vaurien.settings import Targets
+from vaurien.settings import ProxySettings, Targets
 
 #: A command, method or path no generated request has.
 NOWHERE = Targets(commands=frozenset({b"NO-SUCH-COMMAND"}))
@@ -46,21 +47,24 @@ DIFFERENTIAL = settings(
 )
 
 
-def transparent_proxy(test: TestCase, backend: int, protocol: str, path: str) -> int:
-    """A proxy in front of C{backend} where no fault lands; its port.
+def _transparent_settings(backend: int, protocol: str, path: str) -> ProxySettings:
+    """A proxy in front of C{backend} where no fault lands.
 
     @param path: L{FRAMED}: C{100:delay}, but targeting no request, so
         that every request is framed and goes to C{dummy}; L{SKIMMING}:
         C{100:dummy}.
     """
     if path == SKIMMING:
-        proxied = proxy_settings(backend, "100:dummy", protocol=protocol, seed=1)
-    else:
-        proxied = proxy_settings(backend, "100:delay", protocol=protocol, seed=1,
-                                 handler_options={"delay": {"sleep": 0.05}})
-        proxied = attr.evolve(proxied, handlers=tuple(
-            attr.evolve(entry, targets=NOWHERE) for entry in proxied.handlers))
-    port, _ = start_proxy(test, proxied)
+        return proxy_settings(backend, "100:dummy", protocol=protocol, seed=1)
+    proxied = proxy_settings(backend, "100:delay", protocol=protocol, seed=1,
+                             handler_options={"delay": {"sleep": 0.05}})
+    return attr.evolve(proxied, handlers=tuple(
+        attr.evolve(entry, targets=NOWHERE) for entry in proxied.handlers))
+
+
+def transparent_proxy(test: TestCase, backend: int, protocol: str, path: str) -> int:
+    """Run a proxy where no fault lands (L{_transparent_settings}); its port."""
+    port, _ = start_proxy(test, _transparent_settings(backend, protocol, path))
     return port
 
 
@@ -88,6 +92,10 @@ def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
 class DifferentialTests(TestCase):
     """Direct and proxied runs of drawn conversations are alike."""
 
+    #: Shrinking a failure replays many conversations, some waiting their
+    #: bounded time for what does not come: more than trial's default.
+    timeout = 600
+
     def differential(self, protocol: str, path: str, conversations: Any):
         server = ScriptedServer()
         self.addCleanup(server.stop)
@@ -102,22 +110,22 @@ class DifferentialTests(TestCase):
 
         return deferToThread(_every_failure, alike)
 
-    def test_http_framed(self):
+    def test_http_framed_as_direct(self):
         return self.differential("http", FRAMED, http_conversations())
 
-    def test_http_skimming(self):
+    def test_http_skimmed_as_direct(self):
         return self.differential("http", SKIMMING, http_conversations())
 
-    def test_redis_framed(self):
+    def test_redis_framed_as_direct(self):
         return self.differential("redis", FRAMED, resp_conversations())
 
-    def test_redis_skimming(self):
+    def test_redis_skimmed_as_direct(self):
         return self.differential("redis", SKIMMING, resp_conversations())
 
-    def test_memcache_framed(self):
+    def test_memcache_framed_as_direct(self):
         return self.differential("memcache", FRAMED, memcache_conversations())
 
-    def test_memcache_skimming(self):
+    def test_memcache_skimmed_as_direct(self):
         return self.differential("memcache", SKIMMING, memcache_conversations())
 
 
@@ -283,6 +291,28 @@ class SmallestCasesTests(TestCase):
             Round((Exchange(b"!", b"\x00"),)),
         ))
         return self.alike("http", FRAMED, script)
+
+    async def fall_back_logged_once(self, path: str):
+        """An unknown HTTP version passes as tcp with one log line."""
+        server = ScriptedServer()
+        self.addCleanup(server.stop)
+        port, factory = start_proxy(self, _transparent_settings(server.port, "http", path))
+        script = Script((
+            Round((Exchange(b"GET / HTTP/2.0\r\nHost: example.test\r\n\r\n", b"\x00\x01"),)),
+            Round((Exchange(b"\x02", b"\x03"),)),
+        ))
+        direct = await deferToThread(run, script, server, server.port)
+        with capturedLogs() as events:
+            proxied = await deferToThread(run, script, server, port, direct)
+        assert_alike(script, direct, proxied)
+        lines = [formatEvent(event) for event in events if "tcp" in formatEvent(event)]
+        self.assertEqual((factory.proxy.fallbacks, len(lines)), (1, 1), lines)
+
+    def test_http_unknown_version_logged_once_framed(self):
+        return self.fall_back_logged_once(FRAMED)
+
+    def test_http_unknown_version_logged_once_skimming(self):
+        return self.fall_back_logged_once(SKIMMING)
 
     def test_http_garbage_line_framed(self):
         """A line of garbage is passed on at once, as a direct server gets
