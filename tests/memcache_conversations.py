@@ -60,7 +60,8 @@ def _retrieval(draw: Any) -> tuple[bytes, bytes]:
 def _storage(draw: Any) -> tuple[bytes, bytes]:
     command = draw(st.sampled_from(STORAGE + (b"cas",)))
     data = draw(bodies())
-    line = command + b" " + draw(printable(10)) + b" %d 0 %d" % (draw(st.integers(0, 99)), len(data))
+    flags = draw(st.integers(0, 99))
+    line = command + b" " + draw(printable(10)) + b" %d 0 %d" % (flags, len(data))
     if command == b"cas":
         line += b" %d" % draw(st.integers(0, 2 ** 64 - 1))
     line, quiet = _noreply(draw, line)

@@ -8,9 +8,13 @@ rounds, and what a scripted server answers and how it ends), plays it once
 directly against the scripted server and once through an in-process proxy
 in front of it, and compares what the client saw, what the server got,
 whether the server saw the client leave, and that the proxy opened no
-other backend connection. Two proxies: one framing every request (a fault
-that is configured but targets a command no request has), one skimming
-(C{100:dummy}, the fast path).
+other backend connection. Three proxies: one framing every request (a
+fault that is configured but targets a command no request has), one
+skimming (C{100:dummy}, the fast path), and one calling a handler that
+changes nothing (C{delay} of 0 s) on every request and reply.
+
+The smallest cases these tests found, and what issue 15 saw, are tests of
+their own below.
 """
 from __future__ import annotations
 
@@ -37,9 +41,11 @@ from vaurien.settings import ProxySettings, Targets
 #: A command, method or path no generated request has.
 NOWHERE = Targets(commands=frozenset({b"NO-SUCH-COMMAND"}))
 
-#: The two proxies of each protocol: framing every request, and skimming.
+#: The proxies of each protocol: framing every request, skimming, and
+#: framing with a handler called on every request that changes nothing.
 FRAMED = "framed"
 SKIMMING = "skimming"
+HANDLED = "handled"
 
 DIFFERENTIAL = settings(
     max_examples=40, deadline=None, derandomize=True, database=None,
@@ -52,12 +58,16 @@ def _transparent_settings(backend: int, protocol: str, path: str) -> ProxySettin
 
     @param path: L{FRAMED}: C{100:delay}, but targeting no request, so
         that every request is framed and goes to C{dummy}; L{SKIMMING}:
-        C{100:dummy}.
+        C{100:dummy}; L{HANDLED}: C{100:delay} with no delay, so that
+        every request and reply goes through a handler call.
     """
     if path == SKIMMING:
         return proxy_settings(backend, "100:dummy", protocol=protocol, seed=1)
+    sleep = 0.0 if path == HANDLED else 0.05
     proxied = proxy_settings(backend, "100:delay", protocol=protocol, seed=1,
-                             handler_options={"delay": {"sleep": 0.05}})
+                             handler_options={"delay": {"sleep": sleep}})
+    if path == HANDLED:
+        return proxied
     return attr.evolve(proxied, handlers=tuple(
         attr.evolve(entry, targets=NOWHERE) for entry in proxied.handlers))
 
@@ -127,6 +137,15 @@ class DifferentialTests(TestCase):
 
     def test_memcache_skimmed_as_direct(self):
         return self.differential("memcache", SKIMMING, memcache_conversations())
+
+    def test_http_through_handler_calls_as_direct(self):
+        return self.differential("http", HANDLED, http_conversations())
+
+    def test_redis_through_handler_calls_as_direct(self):
+        return self.differential("redis", HANDLED, resp_conversations())
+
+    def test_memcache_through_handler_calls_as_direct(self):
+        return self.differential("memcache", HANDLED, memcache_conversations())
 
 
 GET = b"GET /page/%d HTTP/1.1\r\nHost: example.test\r\n\r\n"
@@ -287,7 +306,7 @@ class SmallestCasesTests(TestCase):
         the client sends next still reaches the server."""
         script = Script((
             Round((Exchange(b"GET / HTTP/2.0\r\nHost: example.test\r\n\r\n",
-                            b"HTTP/1.1 505 HTTP Version Not Supported\r\nContent-Length: 0\r\n\r\n"),)),
+                            b"HTTP/1.1 505 Not Supported\r\nContent-Length: 0\r\n\r\n"),)),
             Round((Exchange(b"!", b"\x00"),)),
         ))
         return self.alike("http", FRAMED, script)
@@ -362,3 +381,18 @@ class SmallestCasesTests(TestCase):
         the command still reaches the server."""
         script = _one(b"incr k 5 noreply\r\n", b"", half_close=True)
         return self.alike("memcache", FRAMED, script, times=50)
+
+    def test_http_server_speaks_first_framed(self):
+        """A backend that sends bytes before any request (not HTTP: the
+        rest passes as tcp): the client gets them."""
+        return self.alike("http", FRAMED, _one(b"", b"220 hello\r\n"))
+
+    def test_http_server_speaks_first_then_client_half_closes_framed(self):
+        return self.alike("http", FRAMED, _one(b"", b"220 hello\r\n", half_close=True), times=10)
+
+    def test_http_server_closes_first_then_client_sends_framed(self):
+        """A backend that shuts its side at once, and goes on reading: what
+        the client sends still reaches it."""
+        script = Script((Round((Exchange(b"", b"", end="close"), Exchange(b"bytes", b""))),),
+                        half_close=True)
+        return self.alike("http", FRAMED, script, times=10)
