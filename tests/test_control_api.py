@@ -179,7 +179,8 @@ class RouteTests(ControlAPITestCase):
         a = labels(protocol="tcp", proxy="a")
         before = await self.scrape()
         for name in ("vaurien_connections_open", "vaurien_connections_total",
-                     "vaurien_backend_failures_total", "vaurien_fallbacks_total"):
+                     "vaurien_backend_failures_total", "vaurien_fallbacks_total",
+                     "vaurien_stuck_threads"):
             self.assertEqual(before[(name, a)], 0)
         self.assertEqual(before[("vaurien_bytes_total", labels(
             protocol="tcp", proxy="a", direction="to_backend"))], 0)

@@ -51,6 +51,11 @@ class ProxyStatsCollector(Collector):
             "Connections that stopped being framed and passed as plain TCP",
             labels=_PROXY_LABELS,
         )
+        stuck_threads = GaugeMetricFamily(
+            "vaurien_stuck_threads",
+            "Worker threads still in a handler call whose connection timed out",
+            labels=_PROXY_LABELS,
+        )
         for name, stats in self.stats.items():
             labels = [name, stats["protocol"]]
             open_connections.add_metric(labels, stats["connections"]["open"])
@@ -61,7 +66,9 @@ class ProxyStatsCollector(Collector):
                 transferred.add_metric(labels + [direction], count)
             backend_failures.add_metric(labels, stats["backend_failures"])
             fallbacks.add_metric(labels, stats["fallbacks"])
-        yield from (open_connections, connections, calls, transferred, backend_failures, fallbacks)
+            stuck_threads.add_metric(labels, stats["stuck_threads"])
+        yield from (open_connections, connections, calls, transferred, backend_failures,
+                    fallbacks, stuck_threads)
 
 
 def metrics_text(stats: Mapping[str, Mapping[str, Any]]) -> bytes:

@@ -44,7 +44,7 @@ class FallsBack:
         self._replies.clear()
         self._dequeue_all()
         for call in self._calls:
-            self.client.transport.write(bytes(call.answer + call.after))
+            self.client.transport.write(bytes(call.answer) + call.after)
         self._calls.clear()
         self._awaiting.clear()
         self.client.framed = self.backend.framed = False

@@ -32,7 +32,7 @@ class Call:
     forwarded: bool = False
     reply: Frame | None = None
     complete: bool = False
-    after: bytearray = Factory(bytearray)
+    after: bytes = b""  # rare: no buffer made per call
     delivered: bool = False
 
 

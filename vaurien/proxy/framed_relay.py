@@ -338,7 +338,7 @@ class FramedRelay(Skims, FallsBack, EndsWithTheBackend, Relay):
             if not head.complete:
                 break
             if head.after:
-                ready.append(bytes(head.after))
+                ready.append(head.after)
             head.delivered = True
             calls.popleft()
         if ready:
@@ -352,6 +352,12 @@ class FramedRelay(Skims, FallsBack, EndsWithTheBackend, Relay):
             self._end_as_the_backend_did()
             return
         if self._requests or self._early or not self.client.ended:
+            return
+        if self.skim_slot is None and self.framing.unframed()[0]:
+            # The client ended inside a request, which will never be
+            # whole: its bytes pass on as tcp, then the end of stream.
+            self._fall_back("the client ended inside a request")
+            self._switch_when_idle()
             return
         if self.backend.transport is None:
             self.close()  # no backend to wait for: nothing more will come

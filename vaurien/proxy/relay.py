@@ -14,13 +14,10 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from vaurien.proxy.flow import PauseGate
+from vaurien.proxy.idle import IdleWatch
 from vaurien.proxy.resets import reset_once_sent
 from vaurien.proxy.splice import NEVER, SPLICE_AFTER, SpliceLink, splice_if_ready
 from vaurien.sockets import TransportSocket
-
-#: How many idle checks in a row close a connection: the idle timeout is
-#: honoured within a quarter of its length, with one timer per connection.
-IDLE_CHECKS = 4
 
 
 class Relay:
@@ -54,8 +51,7 @@ class Relay:
         self._pending: list[bool] = []  # the sides waiting for a call
         self._call: Any = None
         self._calling: Any = None
-        self._idle_checks = 0
-        self._idle_timer: Any = None
+        self._idle = IdleWatch(self)
         self.spliced: SpliceLink | None = None
         #: Bytes left to pass on the transports before trying to splice.
         self.unspliced = SPLICE_AFTER if self._may_splice() else NEVER
@@ -131,7 +127,7 @@ class Relay:
             "{proxy}: {peer} connected, handler={handler}",
             proxy=self.proxy.name, peer=self.peer, handler=self._handler_label(),
         )
-        self._schedule_idle_check()
+        self._idle.start()
         self._connect_backend()
 
     def _connect_backend(self) -> None:
@@ -359,50 +355,23 @@ class Relay:
         elif self._backend_gone and self.backend.end_seen:
             self.close(self._reset_at_end)
 
-    # -- idle time and the end --------------------------------------------
+    # -- what the idle watch asks, and the end -----------------------------
 
-    def _schedule_idle_check(self) -> None:
-        timeout = self.proxy.settings.timeout
-        if timeout and not self.proxy.settings.stay_connected:
-            self._idle_timer = self.proxy.clock.callLater(timeout / IDLE_CHECKS, self._idle_check)
+    def waits_on_purpose(self) -> bool:
+        """Whether the idle timeout must leave the connection alone: a
+        call on the reactor runs (it bounds its own wait), or a handler
+        holds the connection (C{hang})."""
+        return self._call is not None or self._holds_connection()
 
-    def _idle_check(self) -> None:
-        """Close the connection once no byte moved for the timeout. A call
-        on the reactor bounds its own wait (C{delay} waits its C{sleep}),
-        and a connection holding calls on purpose (C{hang}) is left alone;
-        a call in a thread that moves no byte is stuck, and gets one check
-        more than the rest, so that its wrappers' own timeout ends a wait
-        on them first."""
-        self._idle_timer = None
-        in_thread = self._call is not None and self._calling.in_thread
-        if self.active or not in_thread and (self._call is not None or self._holds_connection()):
-            self.active = False
-            self._idle_checks = 0
-        else:
-            self._idle_checks += 1
-            if self._idle_checks >= IDLE_CHECKS + in_thread:
-                if in_thread:
-                    self._abandon_thread()
-                self.log.info(
-                    "{proxy}: {peer} idle for {timeout}s; closing",
-                    proxy=self.proxy.name, peer=self.peer,
-                    timeout=self.proxy.settings.timeout,
-                )
-                self.close()
-                return
-        self._schedule_idle_check()
+    def thread_call(self) -> Deferred | None:
+        """The call running in a worker thread, if one is."""
+        if self._call is not None and self._calling.in_thread:
+            return self._call
+        return None
 
-    def _abandon_thread(self) -> None:
-        """Give up on a handler stuck in its thread outside the wrappers
-        (they would have raised C{TimeoutError}): the connection is closed
-        and the thread counted as stuck until it returns."""
-        self.log.warn(
-            "{proxy}: handler {handler} stuck in its thread for {timeout}s; "
-            "closing {peer}",
-            proxy=self.proxy.name, handler=self._calling.name, peer=self.peer,
-            timeout=self.proxy.settings.timeout,
-        )
-        self.proxy.thread_stuck(self._call)
+    def handler_in_call(self) -> str:
+        """The name of the handler of the call running (or the last one)."""
+        return self._calling.name
 
     def _reset(self, transport: Any) -> None:
         if not transport.disconnected:
@@ -435,8 +404,7 @@ class Relay:
             return
         self.closed = True
         self.passthrough = False
-        if self._idle_timer is not None and self._idle_timer.active():
-            self._idle_timer.cancel()
+        self._idle.stop()
         if self.spliced is not None:
             self.spliced.stop(self.proxy.pipes)
         if self.in_lane:
