@@ -18,14 +18,38 @@ from hypothesis import strategies as st
 from tests.conversations import CRLF, Item, after_the_end, bodies, exchange, printable
 from tests.peer_scripts import Exchange
 
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 INFORMATIONAL = (
     b"HTTP/1.1 100 Continue\r\n\r\n",
     b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n",
 )
 METHODS = ("GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH")
+#: Requests a server may still answer, and a proxy had better not frame.
+ODD_REQUESTS = (
+    b"GET /a HTTP/1.1\nHost: example.test\n\n",
+    b"GET /a HTTP/1.1\r\nHost: example.test\r\nX-Folded: a\r\n b\r\n\r\n",
+    b"GET /a HTTP/1.1\r\n\r\n",
+    b"GET /a HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+    b"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"0\r\n\r\n",
+    b"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+    b"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+    b"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+)
+#: Answers a client may still read, and a proxy had better not frame.
+ODD_ANSWERS = (
+    b"HTTP/1.1 200 OK\nContent-Length: 2\n\nok",
+    b"HTTP/1.1 200 OK\r\nX-Folded: a\r\n b\r\nContent-Length: 2\r\n\r\nok",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"2\r\nok\r\n0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+    b"HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n",
+)
 #: What a conversation may do next, while it is HTTP.
-MOVES = ("exchange", "upgrade", "connect", "expect", "other_version", "garbage",
-         "server_first")
+MOVES = ("exchange", "upgrade", "connect", "expect", "early_answer", "odd_request",
+         "odd_answer", "other_version", "garbage", "server_first")
 
 
 def _headers(draw: Any) -> list[bytes]:
@@ -146,6 +170,20 @@ def _move(draw: Any, move: str) -> tuple[list[Item], bool]:
         reply, ends = _response(draw, b"POST", b"1.1", False)
         return [Item(Exchange(head, INFORMATIONAL[0]), "break"),
                 Item(exchange(draw, content, reply, must_end=ends))], True
+    if move == "early_answer":
+        # the server answers (and closes) before the body has come
+        content = draw(st.binary(min_size=1, max_size=40))
+        head = (b"POST /upload HTTP/1.1\r\nHost: example.test\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(content))
+        answer = b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        end = draw(st.sampled_from(["close", "half_close"]))
+        return [Item(Exchange(head, answer, end=end)), Item(Exchange(content, b""), "join")], True
+    if move in ("odd_request", "odd_answer"):
+        if move == "odd_request":
+            request, reply = draw(st.sampled_from(ODD_REQUESTS)), OK
+        else:
+            request, reply = _request(draw, b"1.1")[0], draw(st.sampled_from(ODD_ANSWERS))
+        return [Item(exchange(draw, request, reply))], False
     if move == "other_version":
         line = draw(st.sampled_from([b"GET / HTTP/2.0", b"GET / HTTP/1.2", b"GET / HTTP/3",
                                      b"PRI * HTTP/2.0\r\n\r\nSM"]))
@@ -174,7 +212,7 @@ def http_conversations(draw: Any) -> list[Item]:
         else:
             new = [_raw(draw)]
         items += new
-        end = new[-1].exchange.end
+        end = next((item.exchange.end for item in new if item.exchange.end), None)
         if end is not None:
             requests = _http_requests() if http else st.binary(min_size=1, max_size=32)
             return items + after_the_end(draw, requests, end)

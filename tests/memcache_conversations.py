@@ -19,7 +19,8 @@ ERRORS = (b"ERROR\r\n", b"CLIENT_ERROR bad command line format\r\n",
 _TOKENS = {"N": b"30", "O": b"123", "T": b"60", "F": b"5", "J": b"0", "D": b"2", "C": b"99",
            "M": b"I"}
 #: What a conversation may do next, while it is framed.
-MOVES = ("retrieval", "storage", "counter", "delete", "touch", "stats", "version",
+MOVES = ("retrieval", "storage", "counter", "delete", "touch", "stats", "version", "flush",
+         "verbosity",
          "meta_get", "meta_set", "meta_delete", "meta_arithmetic", "meta_noop",
          "meta_debug", "quiet", "binary", "quit")
 
@@ -120,6 +121,10 @@ def _move(draw: Any, move: str) -> tuple[list[Item], bool]:
         request = b"stats" + draw(st.sampled_from([b"", b" items", b" slabs"])) + CRLF
         names = draw(st.lists(printable(12), max_size=4))
         reply = b"".join(b"STAT " + name + b" 42\r\n" for name in names) + b"END\r\n"
+    elif move == "flush":
+        request, reply = _simple(draw, b"flush_all", [b"OK\r\n"])
+    elif move == "verbosity":
+        request, reply = _simple(draw, b"verbosity 1", [b"OK\r\n"])
     elif move == "version":
         request, reply = b"version\r\n", b"VERSION 1.6.21\r\n"
     elif move == "quiet":

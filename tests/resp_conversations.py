@@ -18,7 +18,7 @@ HELLO_3 = b"*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n"
 HELLO_MAP = (b"%3\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$5\r\n7.2.4\r\n"
              b"$5\r\nproto\r\n:3\r\n")
 #: What a conversation may do next, while it is RESP.
-MOVES = ("command", "inline", "subscribe", "monitor", "quit")
+MOVES = ("command", "inline", "reply_off", "reply_skip", "subscribe", "monitor", "quit")
 
 
 def _bulk(data: bytes) -> bytes:
@@ -113,6 +113,17 @@ def _move(draw: Any, move: str, resp3: bool) -> tuple[list[Item], bool]:
         if resp3 and draw(st.booleans()):
             reply = _push(draw) + reply
         return [Item(exchange(draw, request, reply))], True
+    if move in ("reply_off", "reply_skip"):
+        # the server answers neither this command nor, with OFF, the next
+        # ones until CLIENT REPLY ON; with SKIP, the next one
+        word = b"OFF" if move == "reply_off" else b"SKIP"
+        client = [_bulk(b"CLIENT"), _bulk(b"REPLY")]
+        count = draw(st.integers(0, 2)) if move == "reply_off" else 1
+        items = [Item(Exchange(_array(client + [_bulk(word)]), b""))]
+        items += [Item(Exchange(_command(draw), b"")) for _ in range(count)]
+        if move == "reply_off":
+            items.append(Item(exchange(draw, _array(client + [_bulk(b"ON")]), b"+OK\r\n")))
+        return items, True
     if move == "subscribe":
         verb = draw(st.sampled_from([b"SUBSCRIBE", b"PSUBSCRIBE", b"SSUBSCRIBE"]))
         channels = draw(st.lists(printable(6), min_size=1, max_size=2))
@@ -157,7 +168,7 @@ def resp_conversations(draw: Any) -> list[Item]:
         else:
             new = [_tunnelled(draw, resp3)]
         items += new
-        end = new[-1].exchange.end
+        end = next((item.exchange.end for item in new if item.exchange.end), None)
         if end is not None:
             return items + after_the_end(draw, _commands(), end)
     return items
