@@ -135,11 +135,6 @@ class TransportSocket:
         C{BlockingIOError} on the reactor."""
         self._frame_ended = False
 
-    @property
-    def frame_waited(self) -> bool:
-        """C{True} while a call waits for this side's frame to come."""
-        return self.framed and not self._frame_ended
-
     def deliver_end(self) -> None:
         """Mark the end of this side's stream: C{recv} returns C{b""} once the
         buffer is empty."""

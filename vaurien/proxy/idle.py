@@ -26,6 +26,7 @@ class IdleWatch:
     thread is counted as stuck until it returns.
     """
 
+    __slots__ = ("relay", "proxy", "_checks", "_timer")  # one per connection
     log = Logger()
 
     def __init__(self, relay: Any):
