@@ -279,7 +279,8 @@ class RefusalTests(ControlAPITestCase):
         self.assertIn("a, b", error["description"])
 
     async def test_wrong_methods(self):
-        for method, path, allowed in (("DELETE", "/behavior", "GET, PUT, POST"),
+        for method, path, allowed in (("PATCH", "/behavior", "GET, PUT, POST, DELETE"),
+                                      ("PUT", "/behavior/options", "GET"),
                                       ("PUT", "/behaviors", "GET"),
                                       ("POST", "/backend", "GET, PUT"),
                                       ("PUT", "/proxies/b/stats", "GET"),

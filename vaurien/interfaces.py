@@ -140,18 +140,25 @@ class IProxyControl(Interface):
     name = Attribute("The proxy's name.")
 
     def handler_names():
-        """The names of the registered handlers: all the API may choose."""
+        """The names the API may choose: the registered handlers, and those
+        the proxy was configured with (C{[handler:NAME]} names, dotted
+        paths)."""
 
     def behavior():
         """The handlers in force, as C{"dummy"} or C{"20:delay,5:error"}."""
 
+    def behavior_options():
+        """Each handler in force by name, with its declared options and
+        targets as L{set_behavior} takes them back."""
+
     def set_behavior(spec, options=None, ttl=None):
         """Put handlers in force for new connections and calls.
 
-        @param spec: a registered handler name (all calls) or shares of
-            registered handlers (C{"20:delay,5:error"}; the rest to dummy).
+        @param spec: a name of L{handler_names} (all calls) or shares of
+            them (C{"20:delay,5:error"}; the rest to dummy).
         @param options: handler name to its options (values as JSON gives
-            them, converted to each option's type).
+            them, converted to each option's type), over the options the
+            proxy was configured with for that name, else the defaults.
         @param ttl: seconds after which the configured handlers return;
             C{None}: until changed again.
         @raise vaurien.errors.ConfigError: naming what is wrong.

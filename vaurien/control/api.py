@@ -2,8 +2,10 @@
 original Vaurien's (and so with vaurienclient 1.1).
 
 Routes act on the first proxy, or on one by name under C{/proxies/NAME/}:
-C{/behavior} and C{/handler} (GET, PUT, POST), C{/behaviors} and
-C{/handlers} (GET), C{/backend} (GET, PUT), C{/stats} (GET). C{/proxies},
+C{/behavior} and C{/handler} (GET, PUT, POST, DELETE: back to the
+configured handlers), C{/behavior/options} and C{/handler/options} (GET),
+C{/behaviors} and C{/handlers} (GET), C{/backend} (GET, PUT), C{/stats}
+(GET). C{/proxies},
 C{/stats} and C{/metrics} cover every proxy. A proxy is only ever driven
 through L{IProxyControl}.
 
@@ -27,7 +29,9 @@ from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request, Site
 
-from vaurien.control.channel import STATS, WorkerError, backend_command, behavior_command
+from vaurien.control.channel import (
+    STATS, WorkerError, backend_command, behavior_command, reset_command,
+)
 from vaurien.control.metrics import metrics_text
 from vaurien.control.totals import totals
 from vaurien.errors import ConfigError
@@ -166,6 +170,17 @@ def _change_behavior(proxy: str, control: IProxyControl, request: Request) -> An
     return Changed(behavior_command(proxy, spec, options, ttl))
 
 
+def _read_options(proxy: str, control: IProxyControl, request: Request) -> Any:
+    return {"options": control.behavior_options()}
+
+
+def _reset_behavior(proxy: str, control: IProxyControl, request: Request) -> Any:
+    control.reset_behavior()
+    _log.info("proxy {proxy}: handlers back to the configured {behavior}",
+              proxy=proxy, behavior=control.behavior())
+    return Changed(reset_command(proxy))
+
+
 def _read_backend(proxy: str, control: IProxyControl, request: Request) -> Any:
     return {"backend": control.backend()}
 
@@ -182,12 +197,14 @@ def _change_backend(proxy: str, control: IProxyControl, request: Request) -> Any
     return Changed(backend_command(proxy, address))
 
 
-#: The routes of one proxy: last path segment to its methods.
+#: The routes of one proxy: path (after C{/proxies/NAME/}) to its methods.
 PROXY_ROUTES: Mapping[str, Mapping[str, Callable[..., Any]]] = {
-    "behavior": {"GET": partial(_read_behavior, "behavior"),
-                 "PUT": _change_behavior, "POST": _change_behavior},
-    "handler": {"GET": partial(_read_behavior, "handler"),
-                "PUT": _change_behavior, "POST": _change_behavior},
+    "behavior": {"GET": partial(_read_behavior, "behavior"), "PUT": _change_behavior,
+                 "POST": _change_behavior, "DELETE": _reset_behavior},
+    "handler": {"GET": partial(_read_behavior, "handler"), "PUT": _change_behavior,
+                "POST": _change_behavior, "DELETE": _reset_behavior},
+    "behavior/options": {"GET": _read_options},
+    "handler/options": {"GET": _read_options},
     "behaviors": {"GET": partial(_list_handlers, "behaviors")},
     "handlers": {"GET": partial(_list_handlers, "handlers")},
     "backend": {"GET": _read_backend, "PUT": _change_backend},
@@ -322,11 +339,12 @@ class ControlResource(Resource):
                                f"no proxy named {proxy!r}; the proxies: {', '.join(self.controls)}")
         if rest == ["stats"]:
             return {"GET": lambda request: self._counters().addCallback(lambda c: c[0][proxy])}
-        if len(rest) != 1 or rest[0] not in PROXY_ROUTES:
+        route = "/".join(rest)
+        if route not in PROXY_ROUTES:
             raise APIError(404, "url", "path", f"no such route: /{'/'.join(segments)}")
         control = self.controls[proxy]
         return {method: partial(action, proxy, control)
-                for method, action in PROXY_ROUTES[rest[0]].items()}
+                for method, action in PROXY_ROUTES[route].items()}
 
     def _metrics(self, request: Request) -> Deferred:
         def text(counters: tuple[Any, Any]) -> bytes:

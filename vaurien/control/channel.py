@@ -11,7 +11,7 @@ and answers, in the order the commands came::
 
 A worker says C{{"ready": true}} once, when its proxies listen. The
 commands are those of L{vaurien.interfaces.IProxyControl} that change a
-proxy (C{set_behavior}, C{set_backend}) and C{stats},
+proxy (C{set_behavior}, C{reset_behavior}, C{set_backend}) and C{stats},
 which answers the counters of every proxy of the worker.
 """
 from __future__ import annotations
@@ -43,6 +43,11 @@ _log = Logger()
 def behavior_command(proxy: str, spec: str, options: Mapping[str, Any], ttl: Any) -> dict[str, Any]:
     """The command doing L{IProxyControl.set_behavior} on C{proxy}."""
     return {"op": "set_behavior", "proxy": proxy, "spec": spec, "options": dict(options), "ttl": ttl}
+
+
+def reset_command(proxy: str) -> dict[str, Any]:
+    """The command doing L{IProxyControl.reset_behavior} on C{proxy}."""
+    return {"op": "reset_behavior", "proxy": proxy}
 
 
 def backend_command(proxy: str, address: str) -> dict[str, Any]:
@@ -85,6 +90,8 @@ def obey(controls: Mapping[str, IProxyControl], command: Mapping[str, Any]) -> A
     control = controls[command["proxy"]]
     if op == "set_behavior":
         control.set_behavior(command["spec"], command.get("options"), command.get("ttl"))
+    elif op == "reset_behavior":
+        control.reset_behavior()
     elif op == "set_backend":
         control.set_backend(command["backend"])
     else:

@@ -83,23 +83,37 @@ class Client:
         """
         self._call("PUT", self.root + "/behavior", {**options, "name": name})
 
+    def get_behavior_options(self) -> dict[str, dict[str, Any]]:
+        """Each handler in force with its options:
+        C{{"delay": {"sleep": 0.1, "before": True}, "dummy": {}}}."""
+        return self._call("GET", self.root + "/behavior/options")["options"]
+
+    def reset_behavior(self) -> None:
+        """Put the handlers the proxy was started with back in force, with
+        their configured options."""
+        self._call("DELETE", self.root + "/behavior")
+
     def list_behaviors(self) -> list[str]:
-        """The registered handler names: all the API may choose."""
+        """The names the API may choose: the registered handlers and those
+        the proxy was configured with."""
         return self._call("GET", self.root + "/behaviors")["behaviors"]
 
     @contextmanager
     def with_behavior(self, name: str, **options: Any) -> Iterator[None]:
         """Put handlers in force for a C{with} block, then the previous
-        ones back (by name: options given to those earlier are not kept)."""
+        ones back, with the options they had."""
         previous = self.get_behavior()
+        previous_options = self.get_behavior_options()
         self.set_behavior(name, **options)
         try:
             yield
         finally:
-            self.set_behavior(previous)
+            self.set_behavior(previous, **previous_options)
 
     get_handler = get_behavior
     set_handler = set_behavior
+    get_handler_options = get_behavior_options
+    reset_handler = reset_behavior
     list_handlers = list_behaviors
     with_handler = with_behavior
 

@@ -1,8 +1,8 @@
 """C{vaurienctl}: the control API from the command line.
 
     vaurienctl [--url http://127.0.0.1:8080] [--token T] [--proxy NAME]
-               list | get | set NAME [key=value ...] [--ttl S]
-               | backend [ADDRESS] | stats
+               list | get [--options] | set NAME [key=value ...] [--ttl S]
+               | reset | backend [ADDRESS] | stats
 """
 from __future__ import annotations
 
@@ -48,12 +48,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--proxy", help="the proxy's name (default: the first)")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="the handlers that can be set")
-    commands.add_parser("get", help="the handlers in force")
+    getter = commands.add_parser("get", help="the handlers in force")
+    getter.add_argument("--options", action="store_true",
+                        help="each handler's options too, as JSON")
     setter = commands.add_parser("set", help="put handlers in force")
     setter.add_argument("name", help='a handler, or shares: "20:delay,5:error"')
     setter.add_argument("options", nargs="*", metavar="key=value",
                         help="handler options (sleep=2, or delay.sleep=2 with shares)")
     setter.add_argument("--ttl", type=float, help="seconds until the configured handlers return")
+    commands.add_parser("reset", help="put the handlers the proxy was started with back")
     backend = commands.add_parser("backend", help="show or change the backend")
     backend.add_argument("address", nargs="?", help="host:port or an endpoint string")
     commands.add_parser("stats", help="the counters, as JSON")
@@ -64,7 +67,12 @@ def _run(client: Client, arguments: argparse.Namespace) -> str:
     """Do the command; what to print."""
     if arguments.command == "list":
         return "\n".join(client.list_behaviors())
+    if arguments.command == "get" and arguments.options:
+        return json.dumps(client.get_behavior_options(), indent=2, sort_keys=True)
     if arguments.command == "get":
+        return client.get_behavior()
+    if arguments.command == "reset":
+        client.reset_behavior()
         return client.get_behavior()
     if arguments.command == "set":
         options = option_values(arguments.options)

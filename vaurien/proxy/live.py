@@ -1,6 +1,10 @@
 """Changing a running proxy: its handlers (for a while, with a ttl) and its
 backend, and reading its counters. This is all the control API sees of a
 proxy (L{IProxyControl}).
+
+The API chooses among the registered handlers and those the proxy was
+configured with at start (C{[handler:NAME] callable = ...} names, dotted
+paths), these with their configured options: it never imports code.
 """
 from __future__ import annotations
 
@@ -13,7 +17,9 @@ from vaurien.errors import ConfigError
 from vaurien.handlers import Handler
 from vaurien.ini_file import SourcedValue
 from vaurien.interfaces import IProxyControl
-from vaurien.plugin_config import configure_plugins, handler_entries
+from vaurien.option_values import defaults, option_value
+from vaurien.plugin_config import TARGET_KEYS, ConfiguredPlugin, configure_plugins, handler_entries
+from vaurien.settings import Targets
 
 
 def describe(entries: Any) -> str:
@@ -32,16 +38,26 @@ class LiveControl:
     def __init__(self, proxy: Any):
         self._proxy = proxy
         self._expiry: Any = None
+        self._configured = {
+            entry.name: ConfiguredPlugin(entry.handler_class, entry.options, entry.targets)
+            for entry in proxy.settings.handlers
+        }
 
     @property
     def name(self) -> str:
         return self._proxy.name
 
     def handler_names(self) -> list[str]:
-        return Handler.names()
+        return sorted(set(Handler.names()) | set(self._configured))
 
     def behavior(self) -> str:
         return describe(self._proxy.handler_entries)
+
+    def behavior_options(self) -> dict[str, dict[str, Any]]:
+        return {
+            entry.name: _shown_options(entry)
+            for entry in self._proxy.handler_entries if entry.percent
+        }
 
     def set_behavior(
         self,
@@ -50,27 +66,40 @@ class LiveControl:
         ttl: float | None = None,
     ) -> None:
         options = dict(options or {})
-        known = set(Handler.names())
         named = {part.split(":")[-1].strip() for part in str(spec).split(",")} | set(options)
-        unknown = sorted(name for name in named if name not in known)
+        unknown = sorted(name for name in named if name not in self.handler_names())
         if unknown:
             raise ConfigError(
                 f"unknown handler {unknown[0]!r}; the API can choose among the"
-                f" registered handlers: {', '.join(sorted(known))}"
+                " registered handlers and those this proxy was configured with:"
+                f" {', '.join(self.handler_names())}"
             )
         if ttl is not None and not (isinstance(ttl, (int, float)) and ttl > 0):
             raise ConfigError(f"ttl must be a positive number of seconds, not {ttl!r}")
-        sections = {
-            name: {key: SourcedValue(value, f"{name}.{key}") for key, value in given.items()}
-            for name, given in options.items()
-        }
+        plugins = {name: self._plugin(name, options.get(name, {})) for name in named}
         if ":" not in str(spec):
             spec = f"100:{spec}"
-        entries = handler_entries(SourcedValue(spec, "name"), configure_plugins(Handler, sections))
-        self._proxy.use_handlers(entries)
+        self._proxy.use_handlers(handler_entries(SourcedValue(spec, "name"), plugins))
         self._cancel_expiry()
         if ttl is not None:
             self._expiry = self._proxy.clock.callLater(ttl, self.reset_behavior)
+
+    def _plugin(self, name: str, given: Mapping[str, Any]) -> ConfiguredPlugin:
+        """The handler C{name} as configured at start (else registered, with
+        its defaults), with the C{given} options and targets over it."""
+        base = self._configured.get(name)
+        if base is None:
+            base = ConfiguredPlugin(Handler.get(name), defaults(Handler.get(name)))
+        targets = {key: value for key, value in given.items() if key in TARGET_KEYS}
+        chosen = dict(base.options)
+        for key, value in given.items():
+            if key not in TARGET_KEYS:
+                try:
+                    chosen[key] = option_value(base.plugin_class, key, value)
+                except ValueError as e:
+                    raise ConfigError(f"{name}.{key} {value!r}: {e}.") from None
+        return ConfiguredPlugin(base.plugin_class, chosen,
+                                _targets(name, targets) if targets else base.targets)
 
     def reset_behavior(self) -> None:
         self._cancel_expiry()
@@ -100,3 +129,24 @@ class LiveControl:
             "fallbacks": proxy.fallbacks,
             "stuck_threads": proxy.stuck_threads,
         }
+
+
+def _targets(name: str, given: Mapping[str, Any]) -> Targets:
+    """C{commands}, C{methods} and C{paths} of handler C{name}, read as a
+    section's are."""
+    section = {key: SourcedValue(value, f"{name}.{key}") for key, value in given.items()}
+    return configure_plugins(Handler, {"dummy": section})["dummy"].targets
+
+
+def _shown_options(entry: Any) -> dict[str, Any]:
+    """An entry's declared options and its targets, as C{PUT /behavior}
+    takes them back."""
+    shown = {key: value for key, value in entry.options.items()
+             if key in entry.handler_class.options}
+    targets = entry.targets
+    for key, words in (("commands", targets.commands), ("methods", targets.methods)):
+        if words:
+            shown[key] = ",".join(sorted(word.decode() for word in words))
+    if targets.paths is not None:
+        shown["paths"] = targets.paths.pattern.decode()
+    return shown
