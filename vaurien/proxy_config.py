@@ -54,6 +54,7 @@ def proxy_settings(
         proxy without a backend, or two proxies on one address.
     """
     defaults = {name: value for name, value in given.items() if name in PROXY_SETTINGS}
+    log_calls = setting_value(given, "log_level") == "debug"
     if not sections:
         named = {"default": ("the command line and [vaurien]", defaults)}
     else:
@@ -62,7 +63,7 @@ def proxy_settings(
             for name, s in sections.items()
         }
     proxies = [
-        _proxy(name, where, settings, handlers, protocols, demo)
+        _proxy(name, where, settings, handlers, protocols, demo, log_calls)
         for name, (where, settings) in named.items()
     ]
     _refuse_shared_addresses(proxies, named)
@@ -76,6 +77,7 @@ def _proxy(
     handlers: Mapping[str, ConfiguredPlugin],
     protocols: Mapping[str, ConfiguredPlugin],
     demo: bool,
+    log_calls: bool,
 ) -> ProxySettings:
     handler_spec = given.get("handler") or SourcedValue(
         DEMO_HANDLERS if demo else CORE_SETTINGS["handler"].default, "--handler"
@@ -108,7 +110,7 @@ def _proxy(
         seed=setting_value(given, "seed"),
         max_buffer=setting_value(given, "max_buffer"),
         threads=setting_value(given, "threads"),
-        log_calls=setting_value(given, "log_level") == "debug",
+        log_calls=log_calls,
     )
 
 

@@ -5,15 +5,24 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
+import os
+
 from twisted.application import strports
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IStreamServerEndpoint
+from twisted.logger import Logger
+from zope.interface import implementer
 
+from vaurien.addresses import backend_authority
 from vaurien.demo import DemoService
 from vaurien.interfaces import IProxyControl
 from vaurien.listening import listening_endpoint
+from vaurien.option_values import defaults
 from vaurien.proxy import ProxyFactory
-from vaurien.settings import ProxySettings, Settings
+from vaurien.settings import ProxySettings, Settings, handlers_label
 from vaurien.statsd import StatsdService
 
 #: Gives each proxy's name and control surface, once the proxies started.
@@ -77,10 +86,55 @@ def _listening(
     address cannot be used."""
     if reactor is None:
         from twisted.internet import reactor
-    endpoint = listening_endpoint(reactor, proxy.listen, proxy.backlog, reuse_port)
+    endpoint = _Announcing(
+        listening_endpoint(reactor, proxy.listen, proxy.backlog, reuse_port), proxy
+    )
     listening = StreamServerEndpointService(endpoint, factory)
     listening._raiseSynchronously = True
     return listening
+
+
+@implementer(IStreamServerEndpoint)
+class _Announcing:
+    """A proxy's listening endpoint, which logs the proxy's start line
+    (L{start_line}) once it listens."""
+
+    log = Logger()
+
+    def __init__(self, endpoint: IStreamServerEndpoint, proxy: ProxySettings):
+        self._endpoint = endpoint
+        self._proxy = proxy
+
+    def listen(self, factory: Any) -> Deferred:
+        def announce(port: Any) -> Any:
+            self.log.info("{line}", line=start_line(self._proxy, port.getHost()))
+            return port
+
+        return self._endpoint.listen(factory).addCallback(announce)
+
+
+def start_line(proxy: ProxySettings, address: Any) -> str:
+    """What a proxy does, in one line: C{proxy default: 127.0.0.1:8000 ->
+    127.0.0.1:6379, protocol redis, handlers 20:delay(sleep=1.0,...),80:dummy}.
+
+    @param address: the address it listens on (the port's C{getHost()}).
+    """
+    if isinstance(address, (IPv4Address, IPv6Address)):
+        host = f"[{address.host}]" if ":" in address.host else address.host
+        listening = f"{host}:{address.port}"
+    else:
+        listening = os.fsdecode(address.name) if isinstance(address, UNIXAddress) else str(address)
+    backend = backend_authority(proxy.backend) or proxy.backend
+    usual = defaults(proxy.protocol_class)
+    options = ",".join(
+        f"{k}={v}" for k, v in proxy.protocol_options.items() if usual.get(k, v) != v
+    )
+    protocol = proxy.protocol_class.name + (f"({options})" if options else "")
+    line = (
+        f"proxy {proxy.name}: {listening} -> {backend}, protocol {protocol},"
+        f" handlers {handlers_label(proxy.handlers, every_option=True)}"
+    )
+    return line if proxy.seed is None else f"{line}, seed {proxy.seed}"
 
 
 class ControlApiService(MultiService):

@@ -59,6 +59,27 @@ class HandlerEntry:
     options: Mapping[str, Any] = field(converter=_frozen_mapping, factory=dict)
     targets: Targets = Targets()
 
+    def label(self, every_option: bool = False) -> str:
+        """C{20:delay(sleep=2.0)}: share, name, and the options that differ
+        from their defaults (or C{every_option}), then the targets."""
+        declared = self.handler_class.options
+        shown = [
+            f"{name}={value}" for name, value in self.options.items()
+            if every_option or name not in declared or value != declared[name][2]
+        ]
+        for key, values in (("commands", self.targets.commands),
+                            ("methods", self.targets.methods)):
+            if values:
+                shown.append(f"{key}={'|'.join(sorted(v.decode() for v in values))}")
+        if self.targets.paths is not None:
+            shown.append(f"paths={self.targets.paths.pattern.decode()}")
+        return f"{self.percent}:{self.name}" + (f"({','.join(shown)})" if shown else "")
+
+
+def handlers_label(entries: Any, every_option: bool = False) -> str:
+    """The handler entries as one would write them: C{20:delay(sleep=2.0),80:dummy}."""
+    return ",".join(entry.label(every_option) for entry in entries)
+
 
 @frozen
 class ProxySettings:

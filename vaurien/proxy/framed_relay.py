@@ -37,6 +37,7 @@ from vaurien.proxy.framed_calls import Call, Work
 from vaurien.proxy.relay import Relay
 from vaurien.proxy.skimming import Skims
 from vaurien.sending import send_now
+from vaurien.settings import handlers_label
 
 #: Most bytes held for one frame in progress: past it, framing stops and
 #: the rest of the connection passes as plain tcp.
@@ -75,7 +76,10 @@ class FramedRelay(Skims, FallsBack, EndsWithTheBackend, Relay):
         return None
 
     def _handler_label(self) -> str:
-        return "per call"
+        return f"handlers={handlers_label(self.proxy.handler_entries)}"
+
+    def _log_call(self, slot: Any, to_backend: bool) -> None:
+        """Logged once per request instead, as its handler is chosen."""
 
     def _joins_directly(self) -> bool:
         return self._tunnel
@@ -144,6 +148,11 @@ class FramedRelay(Skims, FallsBack, EndsWithTheBackend, Relay):
                 self._unhandled[True] += [r.data for r in requests[index:]]
                 break
             call = Call(request, self.proxy.choose_for(request))
+            if self.proxy.settings.log_calls:
+                self.log.debug(
+                    "{proxy}: {peer} {request}: {handler}", proxy=self.proxy.name,
+                    peer=self.peer, request=_request_label(request), handler=call.slot.name,
+                )
             if self._passes(call) and not request.tunnel:
                 passed.append(self.framing.rewrite_request(request))
                 call.forwarded = True
@@ -365,3 +374,9 @@ class FramedRelay(Skims, FallsBack, EndsWithTheBackend, Relay):
             # Every request is sent on: the backend gets the end of stream,
             # and its own end ends the client's connection, as direct.
             self.backend.shutdown(socket.SHUT_WR)
+
+
+def _request_label(request: Frame) -> str:
+    """C{GET /path} or C{SET}: what a debug line says of a request."""
+    words = [part[:200].decode("latin-1") for part in (request.command, request.target) if part]
+    return " ".join(words) or "request"

@@ -250,10 +250,17 @@ class IdleBackend:
 
 
 class ProxyFactory(ServerFactory):
-    """The factory a listening endpoint serves a L{Proxy} with."""
+    """The factory a listening endpoint serves a L{Proxy} with; quiet, as
+    the service logs each proxy's start in one line of its own."""
+
+    noisy = False
 
     def __init__(self, settings: ProxySettings, reactor: Any = None, clock: Any = None):
         self.proxy = Proxy(settings, reactor, clock)
+
+    def logPrefix(self) -> str:
+        """How the listening port names itself in Twisted's own lines."""
+        return f"vaurien proxy {self.proxy.name}"
 
     def buildProtocol(self, addr: Any) -> ClientSide:
         return ClientSide(self.proxy)

@@ -64,7 +64,14 @@ class Relay:
         return self.proxy.choose()
 
     def _handler_label(self) -> str:
-        return self.slot.name
+        return f"handler={self.slot.name}"
+
+    def _log_call(self, slot: Any, to_backend: bool) -> None:
+        """The debug line of one handler call (tcp: each chunk)."""
+        self.log.debug(
+            "{proxy}: {peer} call {handler} to_backend={to_backend}",
+            proxy=self.proxy.name, peer=self.peer, handler=slot.name, to_backend=to_backend,
+        )
 
     def _joins_directly(self) -> bool:
         """Whether bytes may go transport to transport, no handler called."""
@@ -124,8 +131,8 @@ class Relay:
         its wrapper (up to C{max_buffer}), so that its leaving is seen and
         the connect cancelled at once."""
         self.log.info(
-            "{proxy}: {peer} connected, handler={handler}",
-            proxy=self.proxy.name, peer=self.peer, handler=self._handler_label(),
+            "{proxy}: {peer} connected, {handling}",
+            proxy=self.proxy.name, peer=self.peer, handling=self._handler_label(),
         )
         self._idle.start()
         self._connect_backend()
@@ -281,11 +288,7 @@ class Relay:
         self._call = True
         self._calling = slot
         if self.proxy.settings.log_calls:
-            self.log.debug(
-                "{proxy}: {peer} call {handler} to_backend={to_backend}",
-                proxy=self.proxy.name, peer=self.peer, handler=slot.name,
-                to_backend=to_backend,
-            )
+            self._log_call(slot, to_backend)
         try:
             result = slot.call(self.client, self.backend, to_backend, self.proxy)
         except Exception:
@@ -421,8 +424,8 @@ class Relay:
             end(self.backend.transport)
         self.proxy.connection_closed(self)
         self.log.info(
-            "{proxy}: {peer} closed, handler={handler}",
-            proxy=self.proxy.name, peer=self.peer, handler=self._handler_label(),
+            "{proxy}: {peer} closed, {handling}",
+            proxy=self.proxy.name, peer=self.peer, handling=self._handler_label(),
         )
 
 
