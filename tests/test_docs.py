@@ -48,7 +48,7 @@ class DocsBuildTests(TestCase):
         self.assertEqual(status, 0, f"the docs build failed:\n{warnings}")
         self.assertEqual(warnings, "")
         for page in ("index", "quickstart", "configuration", "handlers",
-                     "protocols/index", "api", "extending", "writing-protocols", "running"):
+                     "protocols/index", "api", "testing", "extending", "writing-protocols", "running"):
             self.assertTrue(os.path.exists(os.path.join(out, page + ".html")), page)
 
     def test_reference_is_generated_from_the_code(self) -> None:
