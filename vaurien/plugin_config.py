@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from attrs import field, frozen
+from twisted.logger import Logger
 
 from vaurien.errors import ConfigError, PluginError
 from vaurien.handlers import Handler
@@ -20,6 +21,8 @@ from vaurien.ini_file import SourcedValue
 from vaurien.option_values import defaults, option_value
 from vaurien.registry import PluginRegistry
 from vaurien.settings import HandlerEntry, Targets
+
+_log = Logger()
 
 _SHARE = re.compile(r"\s*(?P<percent>\d+)\s*:\s*(?P<name>[^\s,:]+)\s*")
 
@@ -69,12 +72,39 @@ def configure_plugins(
         else:
             plugin_class = _resolve(registry, dotted_path.value, dotted_path.said())
         targets = Targets()
+        undeclared: dict[str, str] = {}
         if registry is Handler:
             targets = _targets({key: options.pop(key) for key in TARGET_KEYS if key in options})
+            if dotted_path is not None and not _built_in(plugin_class):
+                undeclared = _undeclared(plugin_class, options, f"[{registry.kind}:{name}]")
         configured[name] = ConfiguredPlugin(
-            plugin_class, _options(plugin_class, options), targets
+            plugin_class, {**_options(plugin_class, options), **undeclared}, targets
         )
     return configured
+
+
+def _built_in(plugin_class: type) -> bool:
+    return plugin_class.__module__.startswith("vaurien.")
+
+
+def _undeclared(
+    plugin_class: type, options: dict[str, SourcedValue], where: str
+) -> dict[str, str]:
+    """Take the keys C{plugin_class} does not declare out of C{options}:
+    a custom handler gets them in its C{settings} as strings, as the seed's
+    INI example (C{foo=bar}) has it, with one warning line naming them."""
+    keys = [key for key in options if key not in plugin_class.options]
+    if keys:
+        given = options[keys[0]]
+        _log.warn(
+            "{where}{place}: {keys} not among the options {cls} declares ({declared});"
+            " it gets {them} in its settings as strings",
+            where=where, place=f" of {given.place.rsplit(' of ', 1)[-1]}" if given.place else "",
+            keys=("keys " if len(keys) > 1 else "key ") + ", ".join(keys),
+            cls=f"{plugin_class.__module__}.{plugin_class.__qualname__}",
+            declared=", ".join(plugin_class.options) or "none", them="them" if keys[1:] else "it",
+        )
+    return {key: str(options.pop(key).value) for key in keys}
 
 
 def _targets(given: Mapping[str, SourcedValue]) -> Targets:
