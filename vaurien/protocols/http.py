@@ -28,7 +28,13 @@ RANDOM_ERROR_CODES = (500, 501, 502, 503)
 _ERROR_PAGE = (
     "<!DOCTYPE html>\n<html><head><title>{code} {reason}</title></head>\n"
     "<body><h1>{code} {reason}</h1>\n"
-    "<p>Injected by vaurien, the chaos proxy.</p></body></html>\n"
+    "<p>{detail}</p></body></html>\n"
+)
+
+_INJECTED = "Injected by vaurien, the chaos proxy."
+_UNREACHABLE = (
+    "The backend is unreachable: vaurien, the chaos proxy, could not connect to it"
+    " (this error was not injected)."
 )
 
 
@@ -120,13 +126,15 @@ class HTTP:
 
     def unavailable_response(self, request: bytes | None) -> bytes:
         """A 502 Bad Gateway, closing the connection: the backend is down."""
-        return _response(request, 502, close=True)
+        return _response(request, 502, close=True, detail=_UNREACHABLE)
 
 
-def _response(request: bytes | None, code: int, close: bool) -> bytes:
+def _response(
+    request: bytes | None, code: int, close: bool, detail: str = _INJECTED
+) -> bytes:
     """An HTML error response with status C{code}, fit for C{request}."""
     reason = HTTPStatus(code).phrase
-    body = _ERROR_PAGE.format(code=code, reason=reason).encode()
+    body = _ERROR_PAGE.format(code=code, reason=reason, detail=detail).encode()
     method, version = _method_and_version(request or b"")
     head = [
         f"{version} {code} {reason}",
