@@ -144,7 +144,7 @@ class HandlerSharesTests(ConfigTestCase):
 
     def test_help_lists_plugin_options(self):
         usage_text = str(VaurienOptions())
-        self.assertIn("--handler-delay-sleep=", usage_text)
+        self.assertIn("--handler-delay-sleep FLOAT", usage_text)
         self.assertIn("--protocol-tcp-keep-alive", usage_text)
 
 

@@ -18,6 +18,7 @@ import vaurien
 from vaurien.core_settings import CORE_SETTINGS, checked_value, named_settings, setting_value
 from vaurien.errors import ConfigError, VaurienError
 from vaurien.handlers import Handler
+from vaurien.help_text import help_text
 from vaurien.ini_file import IniFile, SourcedValue, read_ini
 from vaurien.option_values import allowed_values
 from vaurien.plugin_config import TARGET_KEYS, configure_plugins
@@ -25,6 +26,7 @@ from vaurien.protocols import Protocol
 from vaurien.proxy_config import is_demo, proxy_settings
 from vaurien.registry import PluginRegistry
 from vaurien.settings import Settings, StatsdSettings
+from vaurien.twistd_run import one_line_start_errors, refuse
 
 @frozen
 class _PluginOption:
@@ -86,6 +88,7 @@ class VaurienOptions(usage.Options):
 
     def _gather_parameters(self):
         longs, shorts, docs, values, synonyms, dispatch = super()._gather_parameters()
+        dispatch["handler"] = self._add_handler
         for name, spec in self._plugin_options.items():
             if spec.type is not bool:
                 longs.append(name + "=")
@@ -93,16 +96,37 @@ class VaurienOptions(usage.Options):
                 dispatch[name] = usage.CoerceParameter(self, str)
         return longs, shorts, docs, values, synonyms, dispatch
 
+    def getUsage(self, width: int | None = None) -> str:
+        """The help, grouped: core options, each plugin's, targeting once."""
+        return help_text(Handler, Protocol, width or 79)
+
+    def opt_h(self) -> None:
+        """Show the help and exit."""
+        self.opt_help()
+
     def opt_version(self) -> None:
         """Print the version and exit."""
         print(vaurien.__version__)
         sys.exit(0)
 
+    def _add_handler(self, name: str, value: str) -> None:
+        """A repeated C{--handler} adds its shares to those given before."""
+        given = self.opts.get("handler")
+        self.opts["handler"] = f"{given},{value}" if given else value
+
     def parseOptions(self, options: list[str] | None = None) -> None:
-        """Parse, spelling the original's C{--behavior...} as C{--handler...}."""
+        """Parse, spelling the original's C{--behavior...} as C{--handler...};
+        under twistd (a C{parent}), errors end it in one paragraph."""
         if options is None:
             options = sys.argv[1:]
-        super().parseOptions([_canonical_option(arg) for arg in options])
+        try:
+            super().parseOptions([_canonical_option(arg) for arg in options])
+        except usage.UsageError as e:
+            if self.parent is None:
+                raise
+            refuse(str(e))  # under twistd
+        if self.parent is not None:
+            one_line_start_errors()
 
     def postOptions(self) -> None:
         """Read the INI file, merge, check and convert into C{self.settings}.

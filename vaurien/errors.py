@@ -15,3 +15,15 @@ class ConfigError(VaurienError):
 
 class PluginError(ConfigError):
     """A handler or protocol that cannot be found, imported or used."""
+
+
+def cannot_listen_message(error: Exception) -> str:
+    """One line for a listening address that cannot be used.
+
+    @param error: a L{twisted.internet.error.CannotListenError}.
+    """
+    return (
+        f"cannot listen on {error.interface or '*'}:{error.port}: {error.socketError}."
+        " Choose another address with --proxy (or proxy = in [vaurien]"
+        " or [proxy:NAME]), or --http-port for the control API."
+    )

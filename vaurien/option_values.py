@@ -3,6 +3,7 @@ the type a plugin's C{options} declares.
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Collection
 
 _TRUE = frozenset(("1", "true", "yes", "on", "y"))
@@ -38,7 +39,9 @@ def convert(value: Any, type_: type) -> Any:
 
 
 def option_value(plugin: type, option: str, value: Any) -> Any:
-    """Convert C{value} for C{plugin}'s option, checking allowed values.
+    """Convert C{value} for C{plugin}'s option, checking allowed values:
+    those the option lists, or else for a number, a finite one from 0 up
+    (a duration, a count, a size).
 
     @raise ValueError: naming the option when it is unknown or the value
         does not fit.
@@ -51,8 +54,11 @@ def option_value(plugin: type, option: str, value: Any) -> Any:
             f"{plugin.name!r} has no option {option!r} (its options: {known})"
         ) from None
     converted = convert(value, spec[1])
-    if len(spec) == 4 and converted not in spec[3]:
-        raise ValueError(f"expected {allowed_values(spec[3])}, got {value!r}")
+    if len(spec) == 4:
+        if converted not in spec[3]:
+            raise ValueError(f"expected {allowed_values(spec[3])}, got {value!r}")
+    elif spec[1] in (int, float) and not 0 <= converted < math.inf:
+        raise ValueError(f"expected a number from 0 up, got {value!r}")
     return converted
 
 

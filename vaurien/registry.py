@@ -7,6 +7,8 @@ plugin is refused at start with a message for a person.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from importlib.metadata import entry_points
 
 from zope.interface import Interface
@@ -163,7 +165,21 @@ def import_dotted(path: str, kind: str) -> object:
                     f" attribute {attribute!r}"
                 ) from None
         return obj
-    raise PluginError(f"{kind} {path!r}: no module named {parts[0]!r}")
+    raise PluginError(f"{kind} {path!r}: no module named {parts[0]!r}{_path_hint(parts[0])}")
+
+
+def _path_hint(module: str) -> str:
+    """Where Python looked for C{module}, and how to add the current
+    directory when it is not on the path (the C{vaurien} command's own
+    directory is, not the one it runs in)."""
+    if "" in sys.path or os.getcwd() in sys.path:
+        return " (is it installed, or on PYTHONPATH?)"
+    here = [f for f in (f"{module}.py", module) if os.path.exists(f)]
+    found = f" ({here[0]} is there)" if here else ""
+    return (
+        f"; the current directory{found} is not on Python's path: run with"
+        f" PYTHONPATH=. (e.g. PYTHONPATH=. vaurien ...), or install the module."
+    )
 
 
 def _where(cls: object) -> str:

@@ -20,7 +20,7 @@ from twisted.logger import globalLogBeginner
 from twisted.python import usage
 
 from vaurien.config import VaurienOptions
-from vaurien.errors import VaurienError
+from vaurien.errors import VaurienError, cannot_listen_message
 from vaurien.log_observer import log_observer
 from vaurien.service import makeService
 from vaurien.workers import WORKER_MARK, WorkerChannelService, WorkerProcesses
@@ -57,11 +57,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except (usage.UsageError, VaurienError) as e:
         _fail(str(e))
     except CannotListenError as e:
-        _fail(
-            f"cannot listen on {e.interface or '*'}:{e.port}: {e.socketError}."
-            " Choose another address with --proxy (or proxy = in [vaurien]"
-            " or [proxy:NAME]), or --http-port for the control API."
-        )
+        _fail(cannot_listen_message(e))
 
     from twisted.internet import reactor
 
