@@ -23,7 +23,7 @@ import time
 from tests.peer_scripts import Script, Seen
 
 #: Longest wait for bytes or an end that should come (seconds).
-HARD = 1.0
+HARD = 2.0
 #: How long the client keeps listening, at the end of the script, for
 #: bytes or an end that should not come.
 QUIET = 0.15
