@@ -48,7 +48,7 @@ SKIMMING = "skimming"
 HANDLED = "handled"
 
 DIFFERENTIAL = settings(
-    max_examples=40, deadline=None, derandomize=True, database=None,
+    max_examples=50, deadline=None, derandomize=True, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
