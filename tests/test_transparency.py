@@ -388,7 +388,13 @@ class SmallestCasesTests(TestCase):
         return self.alike("http", FRAMED, _one(b"", b"220 hello\r\n"))
 
     def test_http_server_speaks_first_then_client_half_closes_framed(self):
+        """The client shuts its side at once, sending nothing: it still
+        gets what the backend says, then the end."""
         return self.alike("http", FRAMED, _one(b"", b"220 hello\r\n", half_close=True), times=10)
+
+    def test_tcp_server_speaks_first_then_client_half_closes(self):
+        """The same on plain tcp (C{100:dummy}): not only framing."""
+        return self.alike("tcp", SKIMMING, _one(b"", b"220 hello\r\n", half_close=True), times=10)
 
     def test_http_server_closes_first_then_client_sends_framed(self):
         """A backend that shuts its side at once, and goes on reading: what
