@@ -1,6 +1,7 @@
 """Hypothesis strategies shared by the protocols' conversations: how a
 server's reply may end, and how a list of exchanges becomes a
-L{tests.scripted_peers.Script} (rounds, pipelining, cuts into writes).
+L{tests.peer_scripts.Script} (rounds, pipelining, cuts into writes); and
+the report of every failure hypothesis found.
 
 A protocol's conversation is a list of L{Item}: an exchange and how it
 sits in the rounds. Strategies shrink towards one exchange per round,
@@ -114,3 +115,24 @@ def bodies() -> st.SearchStrategy[bytes]:
         st.binary(min_size=1, max_size=8), st.sampled_from([1000, 10000, 40000]),
     )
     return st.one_of(small, small, small, large)
+
+
+def every_failure(test: Any) -> None:
+    """Run C{test}; when hypothesis found several distinct failures (or a
+    flaky one), fail with all of them, each with its falsifying example
+    (trial would print only the group's title)."""
+    try:
+        test()
+    except BaseExceptionGroup as group:
+        texts = []
+        for number, error in enumerate(leaves_of(group), 1):
+            notes = "\n".join(getattr(error, "__notes__", []))
+            texts.append(f"--- failure {number}: {error}\n{notes}")
+        raise AssertionError(f"{group}\n" + "\n".join(texts)) from None
+
+
+def leaves_of(group: BaseExceptionGroup) -> list[BaseException]:
+    result = []
+    for error in group.exceptions:
+        result += leaves_of(error) if isinstance(error, BaseExceptionGroup) else [error]
+    return result

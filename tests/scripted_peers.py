@@ -20,6 +20,8 @@ import termios
 import threading
 import time
 
+import h11
+
 from tests.peer_scripts import Script, Seen
 
 #: Longest wait for bytes or an end that should come (seconds).
@@ -267,3 +269,32 @@ def run(script: Script, server: ScriptedServer, port: int,
     rounds = play_client(script, port, expected)
     received, ended, others = server.finish()
     return Seen(rounds, received, ended, others)
+
+
+#: A GET of C{/page/N} (C{GET % n}).
+GET = b"GET /page/%d HTTP/1.1\r\nHost: example.test\r\n\r\n"
+
+
+def pipelined_answers(port: int, count: int) -> tuple[bytes, int]:
+    """Send C{count} GETs in one write, read until that many answers have
+    come (or L{HARD} has passed); the raw bytes and how many answers."""
+    parser = h11.Connection(h11.CLIENT)
+    answers, raw = 0, bytearray()
+    with socket.create_connection(("127.0.0.1", port), timeout=HARD) as sock:
+        sock.sendall(b"".join(GET % n for n in range(count)))
+        try:
+            for answers in range(count):
+                parser.send(h11.Request(method="GET", target="/", headers=[("Host", "x")]))
+                parser.send(h11.EndOfMessage())
+                while not isinstance(event := parser.next_event(), h11.EndOfMessage):
+                    if event is h11.NEED_DATA:
+                        data = sock.recv(65536)
+                        if not data:
+                            return bytes(raw), answers
+                        raw += data
+                        parser.receive_data(data)
+                parser.start_next_cycle()
+            answers = count
+        except socket.timeout:
+            pass
+    return bytes(raw), answers

@@ -18,23 +18,21 @@ their own below.
 """
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import attr
-import h11
 from hypothesis import HealthCheck, given, settings
 from twisted.internet.threads import deferToThread
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import TestCase
 
-from tests.conversations import scripts
+from tests.conversations import every_failure, scripts
 from tests.http_conversations import http_conversations
 from tests.memcache_conversations import memcache_conversations
+from tests.peer_scripts import Exchange, Round, Script, assert_alike
 from tests.proxying import listen, proxy_settings, start_proxy
 from tests.resp_conversations import resp_conversations
-from tests.peer_scripts import Exchange, Round, Script, assert_alike
-from tests.scripted_peers import HARD, ScriptedServer, run
+from tests.scripted_peers import GET, ScriptedServer, pipelined_answers, run
 from tests.test_http_proxy import backend_site
 from vaurien.settings import ProxySettings, Targets
 
@@ -78,27 +76,6 @@ def transparent_proxy(test: TestCase, backend: int, protocol: str, path: str) ->
     return port
 
 
-def _every_failure(test: Any) -> None:
-    """Run C{test}; when hypothesis found several distinct failures (or a
-    flaky one), fail with all of them, each with its falsifying example
-    (trial would print only the group's title)."""
-    try:
-        test()
-    except BaseExceptionGroup as group:
-        texts = []
-        for number, error in enumerate(_leaves(group), 1):
-            notes = "\n".join(getattr(error, "__notes__", []))
-            texts.append(f"--- failure {number}: {error}\n{notes}")
-        raise AssertionError(f"{group}\n" + "\n".join(texts)) from None
-
-
-def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
-    result = []
-    for error in group.exceptions:
-        result += _leaves(error) if isinstance(error, BaseExceptionGroup) else [error]
-    return result
-
-
 class DifferentialTests(TestCase):
     """Direct and proxied runs of drawn conversations are alike."""
 
@@ -118,7 +95,7 @@ class DifferentialTests(TestCase):
             proxied = run(script, server, port, reference=direct)
             assert_alike(script, direct, proxied)
 
-        return deferToThread(_every_failure, alike)
+        return deferToThread(every_failure, alike)
 
     def test_http_framed_as_direct(self):
         return self.differential("http", FRAMED, http_conversations())
@@ -146,34 +123,6 @@ class DifferentialTests(TestCase):
 
     def test_memcache_through_handler_calls_as_direct(self):
         return self.differential("memcache", HANDLED, memcache_conversations())
-
-
-GET = b"GET /page/%d HTTP/1.1\r\nHost: example.test\r\n\r\n"
-
-
-def pipelined_answers(port: int, count: int) -> tuple[bytes, int]:
-    """Send C{count} GETs in one write, read until that many answers have
-    come (or L{HARD} has passed); the raw bytes and how many answers."""
-    parser = h11.Connection(h11.CLIENT)
-    answers, raw = 0, bytearray()
-    with socket.create_connection(("127.0.0.1", port), timeout=HARD) as sock:
-        sock.sendall(b"".join(GET % n for n in range(count)))
-        try:
-            for answers in range(count):
-                parser.send(h11.Request(method="GET", target="/", headers=[("Host", "x")]))
-                parser.send(h11.EndOfMessage())
-                while not isinstance(event := parser.next_event(), h11.EndOfMessage):
-                    if event is h11.NEED_DATA:
-                        data = sock.recv(65536)
-                        if not data:
-                            return bytes(raw), answers
-                        raw += data
-                        parser.receive_data(data)
-                parser.start_next_cycle()
-            answers = count
-        except socket.timeout:
-            pass
-    return bytes(raw), answers
 
 
 class SeenInTheIssueTests(TestCase):
@@ -254,9 +203,14 @@ class SmallestCasesTests(TestCase):
     def alike(self, protocol: str, path: str, script: Script, times: int = 1):
         """Direct and proxied runs of C{script} are alike, C{times} times
         over (a race in the proxy shows only now and then)."""
+        return self.alike_through(
+            lambda backend: _transparent_settings(backend, protocol, path), script, times)
+
+    def alike_through(self, settings: Any, script: Script, times: int = 1):
+        """The same through a proxy of C{settings(backend_port)}."""
         server = ScriptedServer()
         self.addCleanup(server.stop)
-        port = transparent_proxy(self, server.port, protocol, path)
+        port, _ = start_proxy(self, settings(server.port))
 
         def both():
             for _ in range(times):
@@ -402,3 +356,16 @@ class SmallestCasesTests(TestCase):
         script = Script((Round((Exchange(b"", b"", end="close"), Exchange(b"bytes", b""))),),
                         half_close=True)
         return self.alike("http", FRAMED, script, times=10)
+
+    def test_redis_subscribe_through_the_seed_handler(self):
+        """The seed's Dummy (by dotted path, keep_alive, in a worker
+        thread): a SUBSCRIBE whose confirmation and first message come in
+        two writes, then the server closes: the client gets both."""
+        confirmation = b"*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n"
+        message = b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n"
+        script = Script((Round((Exchange(
+            b"*2\r\n$9\r\nSUBSCRIBE\r\n$2\r\nch\r\n", confirmation + message,
+            cuts=(len(confirmation) + 5,), end="close"),)),))
+        return self.alike_through(lambda backend: proxy_settings(
+            backend, "100:tests.seed_example.Dummy", protocol="redis",
+            handler_options={"dummy": {"keep_alive": True}}), script, times=400)
