@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from attrs import frozen
 
+
 def short(data: bytes, most: int = 160) -> str:
     """C{repr(data)}, its middle left out past C{most} bytes."""
     if len(data) <= most:
@@ -29,7 +30,7 @@ class Exchange:
         answer, or nothing).
     @ivar cuts: where the server cuts C{reply} into separate writes.
     @ivar end: C{None} (go on), C{"close"} (the server shuts its side and
-        reads until the client leaves, as HTTP servers linger), 
+        reads until the client leaves, as HTTP servers linger),
         C{"half_close"} (the same on the server; the client goes on
         sending after the end of the stream) or C{"reset"} (an RST).
     """
