@@ -341,14 +341,13 @@ class SmallestCasesTests(TestCase):
         rest passes as tcp): the client gets them."""
         return self.alike("http", FRAMED, _one(b"", b"220 hello\r\n"))
 
-    def test_http_server_speaks_first_then_client_half_closes_framed(self):
-        """The client shuts its side at once, sending nothing: it still
-        gets what the backend says, then the end."""
-        return self.alike("http", FRAMED, _one(b"", b"220 hello\r\n", half_close=True), times=10)
-
-    def test_tcp_server_speaks_first_then_client_half_closes(self):
-        """The same on plain tcp (C{100:dummy}): not only framing."""
-        return self.alike("tcp", SKIMMING, _one(b"", b"220 hello\r\n", half_close=True), times=10)
+    # Not held to a direct connection, on purpose: a client that ends its
+    # stream having sent nothing while the backend connection is still
+    # being made is taken as gone, and the connect is given up at once (a
+    # FIN cannot tell a half-close from a close; a flood of clients that
+    # connect and close must not hold a pending connect each). So a
+    # backend that speaks first (a banner) does not reach a client that
+    # half-closed at once: tests/test_bounded_waits.py holds that side.
 
     def test_http_server_closes_first_then_client_sends_framed(self):
         """A backend that shuts its side at once, and goes on reading: what

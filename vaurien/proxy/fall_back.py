@@ -38,8 +38,12 @@ class FallsBack:
 
     def _switch_to_tcp(self) -> None:
         held_client, held_backend = self.framing.unframed()
-        to_backend = [w.frame.data for w in self._requests if not w.again]
-        to_client = [w.frame.data for w in self._replies if not w.again]
+        # First what a call left unread in the wrappers (a reply that came
+        # during its request's call included), then the frames queued.
+        to_backend = [_unread(self.client)]
+        to_backend += [w.frame.data for w in self._requests if not w.again]
+        to_client = [_unread(self.backend)]
+        to_client += [w.frame.data for w in self._replies if not w.again]
         self._requests.clear()
         self._replies.clear()
         self._dequeue_all()
@@ -74,3 +78,8 @@ class FallsBack:
         self.client_gate.resume("buffer-full")
         if self.backend_gate is not None:
             self.backend_gate.resume("buffer-full")
+
+
+def _unread(side) -> bytes:
+    """What a call left in a wrapper, taken from it."""
+    return side.recv(side.buffered) if side.buffered else b""
