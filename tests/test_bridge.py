@@ -11,7 +11,8 @@ import time
 
 from twisted.internet import protocol, reactor
 from twisted.internet.defer import gatherResults, inlineCallbacks
-from twisted.internet.task import deferLater
+from twisted.internet.task import Clock, deferLater
+from twisted.internet.testing import StringTransport
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
@@ -25,6 +26,7 @@ from tests.proxying import (
     proxy_settings,
     start_proxy,
 )
+from vaurien.proxy.resets import reset_once_sent
 
 MiB = 1 << 20
 
@@ -360,3 +362,10 @@ class ResetTests(TestCase):
                 backend.close()
 
         self.assertEqual(await deferToThread(talk), (b"hello", "reset"))
+
+    def test_a_transport_that_is_not_a_tcp_socket_is_closed_orderly(self):
+        """TLS and the like have no socket of their own to reset: they are
+        closed once what was written is sent."""
+        transport = StringTransport()
+        reset_once_sent(transport, Clock())
+        self.assertTrue(transport.disconnecting)

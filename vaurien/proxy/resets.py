@@ -28,7 +28,11 @@ log = Logger()
 
 def reset_once_sent(transport: Any, clock: Any) -> None:
     """Reset C{transport}'s connection once what was written to it is sent
-    and acknowledged (at most L{MOST} seconds from now)."""
+    and acknowledged (at most L{MOST} seconds from now). A transport that
+    is not a plain TCP socket (TLS, say) is closed the orderly way."""
+    if getattr(transport, "socket", None) is None:
+        transport.loseConnection()
+        return
     transport.stopReading()
     deadline = clock.seconds() + MOST
 
