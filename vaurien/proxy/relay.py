@@ -1,6 +1,6 @@
-"""The life of one proxied connection: connecting the backend, passing
-bytes (directly, or through handler calls), half-closes, idle time and
-the end.
+"""The life of one proxied connection: passing bytes (directly, or
+through handler calls), half-closes and the end; opening the backend side
+is in L{vaurien.proxy.opening}, the idle timeout in L{vaurien.proxy.idle}.
 
 L{Relay} holds the state; the thin Twisted protocols in L{sides} feed it.
 """
@@ -15,12 +15,13 @@ from twisted.python.failure import Failure
 
 from vaurien.proxy.flow import PauseGate
 from vaurien.proxy.idle import IdleWatch
+from vaurien.proxy.opening import OpensTheBackend
 from vaurien.proxy.resets import reset_once_sent
 from vaurien.proxy.splice import NEVER, SPLICE_AFTER, SpliceLink, splice_if_ready
 from vaurien.sockets import TransportSocket
 
 
-class Relay:
+class Relay(OpensTheBackend):
     """One client connection and its backend.
 
     @ivar slot: the handler slot serving this connection.
@@ -123,59 +124,6 @@ class Relay:
             self.proxy.bytes_to_backend += count
         else:
             self.proxy.bytes_to_client += count
-
-    # -- opening ----------------------------------------------------------
-
-    def start(self) -> None:
-        """Open the backend connection. Meanwhile the client is read into
-        its wrapper (up to C{max_buffer}), so that its leaving is seen and
-        the connect cancelled at once."""
-        self.log.info(
-            "{proxy}: {peer} connected, {handling}",
-            proxy=self.proxy.name, peer=self.peer, handling=self._handler_label(),
-        )
-        self._idle.start()
-        self._connect_backend()
-
-    def _connect_backend(self) -> None:
-        connecting = self.proxy.connect_backend(self)
-        if not connecting.called:  # a reused connection is attached at once
-            self._connecting = connecting
-        connecting.addErrback(self._backend_failed)
-
-    def backend_connected(self, backend_side: Any) -> None:
-        """The backend accepted: pass bytes both ways from now on."""
-        self._connecting = None
-        self.backend_side = backend_side
-        transport = backend_side.transport
-        if self.closed:
-            transport.loseConnection()
-            return
-        client_transport = self.client.transport
-        self.backend.attach(transport)
-        self.backend_gate = PauseGate(transport)
-        if client_transport.producer is not None:
-            client_transport.unregisterProducer()
-        client_transport.registerProducer(self.backend_gate.producer_for_peer(), True)
-        transport.registerProducer(self.client_gate.producer_for_peer(), True)
-        self.passthrough = self._joins_directly()
-        if self.passthrough and self.client.buffered:
-            transport.write(self.client.recv(self.client.buffered))
-        self._run_calls()
-
-    def _backend_failed(self, failure: Failure) -> None:
-        self._connecting = None
-        if not self.closed:
-            self._note_backend_failure(failure)
-            self.close()
-
-    def _note_backend_failure(self, failure: Failure) -> None:
-        self.proxy.backend_failed()
-        self.log.warn(
-            "{proxy}: backend {backend} unreachable for {peer}: {reason}",
-            proxy=self.proxy.name, backend=self.proxy.settings.backend,
-            peer=self.peer, reason=failure.getErrorMessage() or failure.type.__name__,
-        )
 
     # -- bytes arriving ---------------------------------------------------
 
