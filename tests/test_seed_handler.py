@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import socket
 
+import attr
 from twisted.internet import protocol
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
 from tests.proxying import listen, proxy_settings, read_reply, start_proxy
 from tests.servers import start_memcached, start_redis
+from vaurien.handlers.base import NonBlockingHandler
+from vaurien.settings import Targets
 
 SEED = "100:tests.seed_example.Dummy"
 
@@ -197,3 +200,38 @@ class SeedDummyTests(TestCase):
             exchange, port, REQUESTS["http"][:1], [CLOSING_ANSWER], False
         )
         self.assertEqual(seen, [(CLOSING_ANSWER, True)])
+
+
+class AnswersAndEnds(NonBlockingHandler):
+    """Answers the request itself, then ends the connection."""
+
+    name = "answers-and-ends"
+
+    def __call__(self, client_sock, backend_sock, to_backend):
+        client_sock.recv(1024)
+        client_sock.sendall(b"+ENDED\r\n")
+        return False
+
+
+class ReturningFalseTests(TestCase):
+    """A handler returning False closes the client once its answer is
+    delivered, after the answers owed before it, not at once."""
+
+    async def test_answers_before_it_are_delivered_first(self):
+        backend = start_redis(self)
+        settings = proxy_settings(backend, "100:tests.test_seed_handler.AnswersAndEnds",
+                                  protocol="redis")
+        (ends,) = settings.handlers  # PING only: ECHO passes to the backend
+        settings = attr.evolve(settings, handlers=(
+            attr.evolve(ends, targets=Targets(commands=frozenset({b"PING"}))),))
+        port, _ = start_proxy(self, settings)
+        requests = [b"*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n", b"PING\r\n", b"PING\r\n"]
+        answers = [b"$2\r\nhi\r\n+ENDED\r\n"]
+
+        def talk():
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(b"".join(requests))
+                data = read_reply(sock, answers[0])
+                return data, sock.recv(10)
+
+        self.assertEqual(await deferToThread(talk), (answers[0], b""))

@@ -69,6 +69,7 @@ class FramedRelay(Skims, FallsBack, EndsWithTheBackend, Relay):
         self._early = bytearray()  # from the client while the backend connects
         self._current: Work | None = None
         self._last_replied: Call | None = None  # the call of the latest reply
+        self._last_call: Call | None = None  # a handler ended the connection there
         self.backend.close_to = self._retire_backend
         self._start_skims()
 
@@ -142,6 +143,8 @@ class FramedRelay(Skims, FallsBack, EndsWithTheBackend, Relay):
     def _new_requests(self, requests: list[Frame]) -> None:
         """Give each request its call; pass on at once, in one write, the
         requests whose handler only passes bytes (no handler call)."""
+        if self._last_call is not None:
+            return  # a handler ended the connection: they reach no one
         passed = []
         for index, request in enumerate(requests):
             if self._switching:
@@ -301,8 +304,16 @@ class FramedRelay(Skims, FallsBack, EndsWithTheBackend, Relay):
     def _after_call(self, result: Any, to_backend: bool, consumed_before: int) -> None:
         work = self._current
         self.client.write_to = self.backend.write_to = None
-        if self._ends_connection(result):
+        if self.closed:
             return
+        if result is False and not self.proxy.settings.stay_connected:
+            # The handler ends the connection: once this call's answer is
+            # delivered (after those before it); later requests are dropped.
+            self._last_call = work.call
+            for dropped in self._requests:
+                if not dropped.again:
+                    self._dequeue(dropped)
+            self._requests.clear()
         source = self.client if to_backend else self.backend
         queue = self._requests if to_backend else self._replies
         if source.buffered:
@@ -350,8 +361,12 @@ class FramedRelay(Skims, FallsBack, EndsWithTheBackend, Relay):
                 ready.append(head.after)
             head.delivered = True
             calls.popleft()
+            if head is self._last_call:
+                break
         if ready:
             send_now(self.client.transport, b"".join(ready))
+        if self._last_call is not None and self._last_call.delivered:
+            self.close()
 
     def _close_if_done(self) -> None:
         if self._replies or self._call is not None or self.closed or self._tunnel:
