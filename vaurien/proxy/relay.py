@@ -360,10 +360,11 @@ class Relay(OpensTheBackend):
             self.spliced.stop(self.proxy.pipes)
         if self.in_lane:
             self.proxy.lane.leave(self)
-        thread_call = self._calling is not None and self._calling.in_thread
-        for waiting in (self._connecting, None if thread_call else self._call):
-            if isinstance(waiting, Deferred):
-                waiting.cancel()  # a thread's call ends when woken, below
+        # A call in a thread is not cancelled: it ends when woken, below.
+        waiting = self._connecting, self._call if self.thread_call() is None else None
+        for deferred in waiting:
+            if isinstance(deferred, Deferred):
+                deferred.cancel()
         for side in (self.client, self.backend):
             side.deliver_end()
         end = self._reset if reset else _lose
