@@ -4,7 +4,8 @@
 set -eu
 cd "$(dirname "$0")"
 # Real servers the tests start on loopback ports; a C compiler and Python's
-# headers, so that the optional C accelerators are built and tested too.
-DEBIAN_PACKAGES="redis-server memcached gcc python3-dev" scripts/ensure-venv.sh test
+# headers, so that the optional C accelerators are built and tested too;
+# Graphviz's dot, which draws the docs' state diagram.
+DEBIAN_PACKAGES="redis-server memcached gcc python3-dev graphviz" scripts/ensure-venv.sh test
 [ $# -gt 0 ] || set -- tests
 exec .venv/bin/python -m twisted.trial "$@"

@@ -18,10 +18,10 @@ author = "Vaurien's authors"
 copyright = "Vaurien's authors"
 version = release = vaurien.__version__
 
-extensions = ["vaurien_reference"]
+extensions = ["vaurien_reference", "vaurien_diagrams"]
 
 root_doc = "index"
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "_generated"]
 templates_path: list = []
 html_static_path: list = []
 html_theme = "alabaster"

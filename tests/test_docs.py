@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import shutil
 import sys
 import tempfile
 
@@ -14,13 +15,19 @@ try:
     from sphinx.cmd.build import build_main
 except ImportError:
     build_main = None
+try:
+    import graphviz
+except ImportError:
+    graphviz = None
 
 DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
 
 
 class DocsBuildTests(TestCase):
-    if build_main is None:
-        skip = "sphinx is not installed: pip install '.[test]' to build the docs"
+    if build_main is None or graphviz is None:
+        skip = "sphinx or graphviz is not installed: pip install '.[test]' to build the docs"
+    elif shutil.which("dot") is None:
+        skip = "Graphviz's dot draws the docs' diagrams: apt-get install graphviz"
 
     def build(self, builder: str) -> tuple[int, str, str]:
         """Build the docs with C{builder} into a temporary directory.
@@ -48,7 +55,8 @@ class DocsBuildTests(TestCase):
         self.assertEqual(status, 0, f"the docs build failed:\n{warnings}")
         self.assertEqual(warnings, "")
         for page in ("index", "quickstart", "configuration", "handlers",
-                     "protocols/index", "api", "testing", "extending", "writing-protocols", "running"):
+                     "protocols/index", "api", "testing", "extending", "writing-protocols", "running",
+                     "architecture"):
             self.assertTrue(os.path.exists(os.path.join(out, page + ".html")), page)
 
     def test_reference_is_generated_from_the_code(self) -> None:
@@ -90,6 +98,27 @@ class DocsBuildTests(TestCase):
             self.assertIn(f"--handler-NAME-{key}", handlers)
         # epytext markup is turned into reStructuredText, never shown.
         self.assertNotIn("C{", handlers)
+
+    def test_connection_diagram_is_drawn_from_the_machine(self) -> None:
+        """The architecture page shows the connection's state diagram, drawn
+        from the machine at build time, and lists its modes: every mode of
+        the machine is in both."""
+        from vaurien.proxy import machine
+
+        status, warnings, out = self.build("html")
+        self.assertEqual(status, 0, f"the docs build failed:\n{warnings}")
+        with open(os.path.join(out, "_images", "connection-machine.svg"), encoding="utf-8") as f:
+            diagram = f.read()
+        with open(os.path.join(out, "architecture.html"), encoding="utf-8") as f:
+            page = f.read()
+        self.assertIn("connection-machine.svg", page)
+        modes = [value for name, value in vars(machine).items()
+                 if name.isupper() and isinstance(value, str)]
+        self.assertIn("connecting", modes)
+        self.assertIn("closed", modes)
+        for mode in modes:
+            self.assertIn(f">{mode}</text>", diagram)
+            self.assertIn(f'<span class="pre">{mode}</span>', page)
 
 
 def _remove_tree(path: str) -> None:
