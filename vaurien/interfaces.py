@@ -7,6 +7,14 @@ can depend on it alone.
 from zope.interface import Attribute, Interface
 
 
+def optional(doc: str) -> Attribute:
+    """An attribute a plugin may leave out (tagged C{optional}: the
+    registry does not ask for it)."""
+    attribute = Attribute(doc)
+    attribute.setTaggedValue("optional", True)
+    return attribute
+
+
 class IHandler(Interface):
     """Decides what happens to the data of one call.
 
@@ -23,6 +31,32 @@ class IHandler(Interface):
     )
     settings = Attribute("The handler's loaded options (a mapping).")
     proxy = Attribute("The proxy this handler serves.")
+
+    # What a handler may declare (class attributes; each optional).
+    passthrough = optional(
+        "Default C{False}. C{True} declares that the handler only"
+        " passes each call's bytes on, unchanged, in both directions. The"
+        " proxy then may not call it at all: on tcp it joins the two"
+        " connections (and may hand them to its fast paths); on a framed"
+        " protocol it passes the request or reply on itself, and while it"
+        " is the only handler in play it skims (see L{ISkimming}). Its calls"
+        " are still counted. Declare it only where that is what the handler"
+        " would do: C{dummy} is the one built-in that does."
+    )
+    holds_connection = optional(
+        "Default C{False}. C{True} declares that the handler keeps"
+        " connections open on purpose, answering nothing (C{hang}): the"
+        " idle timeout leaves such a connection alone."
+    )
+    blocking = optional(
+        "Default C{True} for a plain C{__call__}. C{True}: the"
+        " handler is written for blocking sockets (the seed's style) and"
+        " runs in a worker thread, its wrappers' C{recv} waiting at most the"
+        " proxy's C{timeout}. C{False}: it runs on the reactor and only reads"
+        " what is there (C{recv} on an empty live wrapper raises"
+        " C{BlockingIOError}). A coroutine C{__call__} always runs on the"
+        " reactor."
+    )
 
     def __call__(client_sock, backend_sock, to_backend):
         """Handle the data waiting on one side.
@@ -103,15 +137,11 @@ class IFraming(Interface):
 class ISkimming(IFraming):
     """A framing that can also follow traffic it does not cut (optional).
 
-    While every handler in play only passes bytes, the framed relay passes
-    each chunk on as it comes and shows it to the framing, which keeps just
-    enough state to start cutting frames again at the next point of rest,
-    once a fault comes into play. A framing without it is always cut.
-
-    A framing may also have C{followers()}, returning two callables that
-    give the same answers as L{skim_requests} and L{skim_replies} with
-    less work (Redis's and HTTP's take whole plain frames in C); the
-    proxy's lane then calls those instead.
+    While every handler in play only passes bytes (L{IHandler.passthrough}),
+    a framed connection passes each chunk on as it comes and shows it to
+    the framing, which keeps just enough state to start cutting frames
+    again at the next point of rest, once a fault comes into play. A
+    framing without it is always cut.
     """
 
     resting = Attribute(
@@ -131,6 +161,21 @@ class ISkimming(IFraming):
         """Bytes from the backend, already passed on: follow them.
 
         @raise vaurien.protocols.framing.FramingError: as L{skim_requests}.
+        """
+
+    def followers():
+        """Optional. Return C{(requests, replies)}: two callables that give
+        exactly the answers of L{skim_requests} and L{skim_replies} (and
+        keep this framing's state as they would), with less work; the
+        proxy's lane calls them instead (Redis's and HTTP's follow whole
+        plain frames in C).
+
+        The rules a follower keeps, as the lane calls it between reads of
+        many connections: it returns at once (no timed call, no I/O, no
+        wait); it raises nothing but C{FramingError} (the lane hands the
+        connection back and it passes as tcp; anything else is logged as
+        a bug, with the same effect); its work and the memory it keeps are
+        at most linear in the bytes shown, and bounded whatever they hold.
         """
 
 

@@ -68,7 +68,9 @@ class PluginRegistry:
         missing = [
             attribute
             for attribute in self.interface.names()
-            if attribute not in ("settings", "proxy") and not _defines(cls, attribute)
+            if attribute not in ("settings", "proxy")  # the proxy sets those
+            and not self.interface[attribute].queryTaggedValue("optional")
+            and not _defines(cls, attribute)
         ]
         if missing:
             raise PluginError(

@@ -28,6 +28,9 @@ class BaseHandler:
 
     name = ""
     options: dict[str, tuple] = {}
+    # What it declares (IHandler): a call of its own, blocking sockets.
+    passthrough = False
+    holds_connection = False
     blocking = True
 
     def __init__(self, settings: dict[str, Any] | None = None, proxy: Any = None):

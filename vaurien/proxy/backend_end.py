@@ -16,129 +16,138 @@ import socket
 from typing import Any
 
 from vaurien.protocols.framing import FramingError
+from vaurien.proxy.machine import SKIMMING
 
 
-class EndsWithTheBackend:
-    """The backend-end part of L{vaurien.proxy.framed_relay.FramedRelay}."""
+class BackendEnd:
+    """The backend's end, as one framed connection lives it.
 
-    def end_from(self, from_client: bool, transport: Any) -> None:
-        if self._tunnel:
-            return super().end_from(from_client, transport)
-        self.active = True
-        if from_client:
-            self.client.deliver_end()
-            self._close_if_done()
-        elif transport is self.backend.transport:
-            self._backend_ended(half=True)
+    @ivar ending: the backend ended: the connection ends so (or joins)
+        once the replies owed are out.
+    @ivar retiring: a handler closed the backend connection: no request
+        goes to it any more.
+    @ivar unavailable: the backend could not be reached; the next request
+        gets the protocol's answer for it (HTTP: 502).
+    """
 
-    def lost(self, from_client: bool, transport: Any, reset: bool = False) -> None:
-        if self._tunnel or from_client:
-            return super().lost(from_client, transport, reset)
-        if not self.closed and transport is self.backend.transport:
-            self._reset_at_end = reset
-            self._backend_ended(half=False)
+    __slots__ = ("connection", "ending", "retiring", "unavailable", "_half")
 
-    def _backend_ended(self, half: bool) -> None:
+    def __init__(self, connection: Any):
+        self.connection = connection
+        self.ending = False
+        self.retiring = False
+        self.unavailable = False
+        self._half = False  # the backend ended its stream only
+
+    def ended(self, half: bool) -> None:
         """The backend ended its stream (C{half}) or its connection on its
         own: once the answers owed are out, the client's connection ends
         the same way. With C{stay_connected}, the client is kept if no
         reply is owed: its next request opens a new backend connection."""
-        keeps_client = self.proxy.settings.stay_connected
-        if self.skim_slot is not None:  # every byte is passed on already
-            if not (keeps_client and self.framing.resting):
+        connection = self.connection
+        keeps_client = connection.proxy.settings.stay_connected
+        if connection.mode is SKIMMING:  # every byte is passed on already
+            if not (keeps_client and connection.framing.resting):
                 if half:
-                    self._join_skimmed()
-                    self._pass_backend_end()
+                    connection.skimmer.join()
+                    self.pass_end()
                 else:
-                    self.close(self._reset_at_end)
+                    connection.close(connection.reset_at_end)
                 return
-            self.skim_slot = None
+            connection.skimmer.unskim()
         self._take_last_replies(cut_short=not half)  # joining passes those on
         if keeps_client or not half:
-            self._end_backend_connection()
-        self._ending = bool(self._awaiting) or not keeps_client
-        self._half_ended = half
-        self._flush()
-        self._run_calls()
-        self._switch_when_idle()
+            self.end_connection()
+        self.ending = bool(connection.exchanges.awaiting) or not keeps_client
+        self._half = half
+        connection.flush()
+        connection.run_calls()
+        connection.fall_back.switch_when_idle()
 
     def _take_last_replies(self, cut_short: bool) -> None:
         """The replies the end of the backend's stream completes (an HTTP
         answer delimited by the close); with C{cut_short}, a reply it cut
         short goes to the client as far as it came, as it would direct."""
+        connection = self.connection
         try:
-            replies = self.framing.replies_ended()
+            replies = connection.framing.replies_ended()
         except FramingError:
             replies = []
         for reply in replies:
-            self._new_reply(reply)
-        held = self.framing.unframed()[1] if cut_short else b""
+            connection.new_reply(reply)
+        held = connection.framing.unframed()[1] if cut_short else b""
         if not held:
             return
-        if self._awaiting:
-            call = self._awaiting.popleft()
+        awaiting = connection.exchanges.awaiting
+        if awaiting:
+            call = awaiting.popleft()
             call.answer += held
             call.complete = True
         else:
-            self._flush()
-            self.client.transport.write(held)
+            connection.flush()
+            connection.client.transport.write(held)
 
-    def _end_as_the_backend_did(self) -> None:
+    def end_as_the_backend_did(self) -> None:
         """End the client's side as the backend ended its own: a reset, a
         close, or an end of stream after which the client's bytes still
         pass (as tcp) to the backend that goes on reading."""
-        if not self._half_ended or self.backend.transport is None:
-            self.close(self._reset_at_end)
+        connection = self.connection
+        if not self._half or connection.backend.transport is None:
+            connection.close(connection.reset_at_end)
             return
-        self._switch_to_tcp()
-        self._pass_backend_end()
+        connection.fall_back.switch()
+        self.pass_end()
 
-    def _pass_backend_end(self) -> None:
+    def pass_end(self) -> None:
         """The connection is joined: pass the backend's end of stream on."""
-        self.backend.deliver_end()
-        self.client.shutdown(socket.SHUT_WR)
-        self._close_if_both_ended()
+        connection = self.connection
+        connection.backend.deliver_end()
+        connection.client.shutdown(socket.SHUT_WR)
+        connection.close_if_both_ended()
 
-    def _retire_backend(self) -> None:
+    def retire(self) -> None:
         """A handler closed the backend wrapper: no request goes to this
         backend connection any more; it ends once the replies owed on it
         are through, and the next request opens another."""
-        if self.backend.transport is None:
+        connection = self.connection
+        if connection.backend.transport is None:
             return
-        self._retiring = True
-        if not self._awaiting:
-            self._end_backend_connection()
-            self._run_calls()
+        self.retiring = True
+        if not connection.exchanges.awaiting:
+            self.end_connection()
+            connection.run_calls()
 
-    def _end_backend_connection(self) -> None:
+    def end_connection(self) -> None:
         """Close the backend connection; the next request opens another."""
-        self._retiring = False
-        transport = self.backend.transport
-        self.backend.detach()
-        self.backend_gate = None
-        if self.client.transport.producer is not None:
-            self.client.transport.unregisterProducer()
+        connection = self.connection
+        self.retiring = False
+        transport = connection.backend.transport
+        connection.backend.detach()
+        connection.backend_gate = None
+        if connection.client.transport.producer is not None:
+            connection.client.transport.unregisterProducer()
         transport.loseConnection()
 
     # -- a backend that cannot be reached ----------------------------------
 
-    def _backend_failed(self, failure: Any) -> None:
+    def unreachable(self) -> None:
         """Close the client, or, where the protocol has an answer for it
         (HTTP: 502), give that answer to its next request, then close."""
-        self._connecting = None
-        if self.closed:
+        connection = self.connection
+        if connection.proxy.protocol.unavailable_response(None) is None:
+            connection.close()
             return
-        self._note_backend_failure(failure)
-        if self.proxy.protocol.unavailable_response(None) is None:
-            self.close()
-            return
-        self._unavailable = True
-        self._release_early()
-        self._answer_unavailable()
+        self.unavailable = True
+        connection.machine.unreachable()
+        connection.release_early()
+        self.answer_unavailable()
 
-    def _answer_unavailable(self) -> None:
-        request = next((work.frame for work in self._requests), None)
-        if request is not None and not self.closed:
-            self._flush()
-            self.client.transport.write(self.proxy.protocol.unavailable_response(request.data))
-            self.close()
+    def answer_unavailable(self) -> None:
+        connection = self.connection
+        request = next((work.frame for work in connection.exchanges.requests), None)
+        if request is not None and not connection.closed:
+            connection.flush()
+            connection.client.transport.write(
+                connection.proxy.protocol.unavailable_response(request.data)
+            )
+            connection.close()

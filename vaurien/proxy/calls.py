@@ -1,12 +1,14 @@
-"""Running one handler call in the style the handler was written in."""
+"""Running a connection's handler calls, one at a time, each in the style
+its handler was written in."""
 from __future__ import annotations
 
 import inspect
 from typing import Any
 
 from attrs import frozen
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.threads import deferToThreadPool
+from twisted.python.failure import Failure
 
 from vaurien.settings import Targets
 
@@ -74,3 +76,78 @@ class HandlerSlot:
 def _back_on_reactor(result: Any, client: Any, backend: Any) -> Any:
     client.blocking = backend.blocking = False
     return result
+
+
+class CallRunner:
+    """Runs the handler calls of one connection, never two at once.
+
+    The connection hears of each call's start and end (its machine's
+    C{call_started} and C{call_finished}), then of its result through
+    C{call_done}, or of a failure through C{handler_failed}.
+
+    @ivar running: a call runs.
+    """
+
+    __slots__ = ("connection", "running", "_waiting", "_slot")
+
+    def __init__(self, connection: Any):
+        self.connection = connection
+        self.running = False
+        self._waiting: Deferred | None = None  # the call, while it waits
+        self._slot: Any = None  # the slot of the call running, or the last
+
+    def run(self, slot: Any, to_backend: bool) -> None:
+        """Call C{slot}'s handler for the bytes of one side."""
+        connection = self.connection
+        source = connection.client if to_backend else connection.backend
+        consumed_before = source.consumed
+        self.running = True
+        self._slot = slot
+        connection.machine.call_started()
+        if connection.proxy.settings.log_calls:
+            connection.log_call(slot, to_backend)
+        try:
+            result = slot.call(connection.client, connection.backend, to_backend, connection.proxy)
+        except Exception:
+            self._returned(Failure(), to_backend, consumed_before, later=False)
+            return
+        if isinstance(result, Deferred):
+            outcome: list[Any] = []
+            result.addBoth(outcome.append)
+            if not outcome:  # it waits: go on when it is done
+                self._waiting = result
+                result.addCallback(
+                    lambda _: self._returned(outcome[0], to_backend, consumed_before, later=True)
+                )
+                return
+            result = outcome[0]  # a coroutine that did not wait: no recursion
+        self._returned(result, to_backend, consumed_before, later=False)
+
+    def _returned(self, outcome: Any, to_backend: bool, consumed_before: int, later: bool) -> None:
+        connection = self.connection
+        self.running = False
+        self._waiting = None
+        connection.machine.call_finished()
+        if isinstance(outcome, Failure):
+            if not outcome.check(CancelledError):
+                connection.handler_failed(outcome, self._slot.name)
+            return
+        connection.call_done(outcome, to_backend, consumed_before)
+        if later:
+            connection.run_calls()
+
+    def in_thread(self) -> Deferred | None:
+        """The call running in a worker thread, if one is."""
+        if self._waiting is not None and self._slot.in_thread:
+            return self._waiting
+        return None
+
+    def handler_name(self) -> str:
+        """The name of the handler of the call running (or the last one)."""
+        return self._slot.name
+
+    def cancel(self) -> None:
+        """Cancel a call waiting on the reactor; one in a thread ends when
+        its wrappers wake it."""
+        if self._waiting is not None and not self._slot.in_thread:
+            self._waiting.cancel()

@@ -1,85 +1,98 @@
-"""What a framed relay does when framing stops: the rest of the
+"""What a framed connection does when framing stops: the rest of the
 connection passes as plain tcp.
 
 Framing stops on bytes the framing cannot follow, a tunnel command
 (C{SUBSCRIBE}, C{CONNECT}, an upgrade), a reply to no request or a frame
-too large to hold. The relay waits for the call running, if any, then
-writes out, in stream order, what it holds: the answers owed, the frames
-queued, the frames framed but not handled, the frame in progress and what
-came since; from there on the two connections are joined.
+too large to hold. The connection (in mode C{switching}) waits for the
+call running, if any, then writes out, in stream order, what it holds:
+the answers owed, the frames queued, the frames framed but not handled,
+the frame in progress and what came since; from there on the two
+connections are joined (mode C{tunnel}).
 """
 from __future__ import annotations
 
 import socket
+from typing import Any
+
+from twisted.logger import Logger
+
+from vaurien.proxy.machine import FRAMED, FRAMED_IN_CALL, SWITCHING
 
 
-class FallsBack:
-    """The fall-back part of L{vaurien.proxy.framed_relay.FramedRelay}."""
+class FallBack:
+    """The fall-back to tcp of one framed connection."""
 
-    def _fall_back(self, reason: str) -> None:
-        """Stop framing: once the frames in hand are put aside and the
-        running call is done (L{_switch_when_idle}), the rest of the
-        connection passes as plain tcp."""
-        if self._switching or self._tunnel:
-            return
-        self._note_fall_back(reason)
-        self._switching = True
+    __slots__ = ("connection", "_raw", "_unhandled")
+    log = Logger()
 
-    def _note_fall_back(self, reason: str) -> None:
+    def __init__(self, connection: Any):
+        self.connection = connection
+        self._raw = {True: bytearray(), False: bytearray()}  # came while switching
+        self._unhandled: dict[bool, list[bytes]] = {True: [], False: []}  # framed, not handled
+
+    def stop(self, reason: str) -> None:
+        """Stop framing: once the frames in hand are put aside and no
+        call runs (L{switch_when_idle}), the rest passes as plain tcp."""
+        connection = self.connection
+        if connection.mode is FRAMED or connection.mode is FRAMED_IN_CALL:
+            self.note(reason)
+            connection.machine.framing_stopped()
+
+    def note(self, reason: str) -> None:
+        connection = self.connection
         self.log.info(
             "{proxy}: {peer} framing stops ({reason}); the rest passes as tcp",
-            proxy=self.proxy.name, peer=self.peer, reason=reason,
+            proxy=connection.proxy.name, peer=connection.peer, reason=reason,
         )
-        self.proxy.fell_back()
+        connection.proxy.fell_back()
 
-    def _switch_when_idle(self) -> None:
-        if self._switching and self._call is None and not self.closed:
-            self._switch_to_tcp()
+    def hold(self, from_client: bool, data: bytes) -> None:
+        """Keep bytes that came while switching."""
+        self._raw[from_client] += data
 
-    def _switch_to_tcp(self) -> None:
-        held_client, held_backend = self.framing.unframed()
+    def hold_frames(self, from_client: bool, frames: list[bytes]) -> None:
+        """Keep frames cut but not handled when framing stopped."""
+        self._unhandled[from_client] += frames
+
+    def switch_when_idle(self) -> None:
+        connection = self.connection
+        if connection.mode is SWITCHING and not connection.calls.running:
+            self.switch()
+
+    def switch(self) -> None:
+        """Write out what framing holds, in stream order; join."""
+        connection = self.connection
+        if connection.mode is FRAMED:  # the backend's end of stream joins
+            connection.machine.framing_stopped()
+        held_client, held_backend = connection.framing.unframed()
+        queued_to_backend, queued_to_client = connection.exchanges.take_queued()
         # First what a call left unread in the wrappers (a reply that came
         # during its request's call included), then the frames queued.
-        to_backend = [_unread(self.client)]
-        to_backend += [w.frame.data for w in self._requests if not w.again]
-        to_client = [_unread(self.backend)]
-        to_client += [w.frame.data for w in self._replies if not w.again]
-        self._requests.clear()
-        self._replies.clear()
-        self._dequeue_all()
-        for call in self._calls:
-            self.client.transport.write(bytes(call.answer) + call.after)
-        self._calls.clear()
-        self._awaiting.clear()
-        self.client.framed = self.backend.framed = False
-        self.backend.close_to = None
-        self._switching = False
-        self._tunnel = True
-        self.slot = self.proxy.dummy_slot
+        to_backend = [_unread(connection.client), *queued_to_backend]
+        to_client = [_unread(connection.backend), *queued_to_client]
+        client_transport = connection.client.transport
+        client_transport.write(connection.exchanges.take_answers())
+        connection.client.framed = connection.backend.framed = False
+        connection.backend.close_to = None
+        connection.machine.switched()
+        connection.slot = connection.proxy.dummy_slot
         # Stream order: frames queued, frames framed but not handled, the
         # frame in progress, and what came since framing stopped.
-        self.client.transport.write(
+        client_transport.write(
             b"".join(to_client + self._unhandled[False]) + held_backend + self._raw[False]
         )
-        raw_to_backend = b"".join(to_backend + self._unhandled[True]) + held_client + self._raw[True]
-        if self.backend.transport is None:
-            self.client.deliver(raw_to_backend)
-            self._want_call(True)
-        else:
-            self.backend.transport.write(raw_to_backend)
-            self.passthrough = True
-            if self.client.ended:  # the client's end came while framing
-                self.backend.shutdown(socket.SHUT_WR)
+        to_backend_now = b"".join(to_backend + self._unhandled[True]) + held_client + self._raw[True]
         self._raw = {True: bytearray(), False: bytearray()}
         self._unhandled = {True: [], False: []}
+        if connection.backend.transport is None:
+            connection.client.deliver(to_backend_now)
+            connection.want_call(True)
+        else:
+            connection.backend.transport.write(to_backend_now)
+            if connection.client.ended:  # the client's end came while framing
+                connection.backend.shutdown(socket.SHUT_WR)
 
-    def _dequeue_all(self) -> None:
-        self._queued = 0
-        self.client_gate.resume("buffer-full")
-        if self.backend_gate is not None:
-            self.backend_gate.resume("buffer-full")
 
-
-def _unread(side) -> bytes:
+def _unread(side: Any) -> bytes:
     """What a call left in a wrapper, taken from it."""
     return side.recv(side.buffered) if side.buffered else b""

@@ -92,7 +92,6 @@ class Lane:
         if not self._members:
             self.proxy.reactor.addReader(self)
         self._members[relay] = (client, backend)
-        relay.in_lane = True
 
     def leave(self, relay: Any) -> None:
         """Give C{relay}'s sockets back to their transports."""
@@ -101,14 +100,13 @@ class Lane:
 
     def _release(self, relay: Any, passed: int) -> None:
         """The Twisted side of leaving, once the pump let go."""
-        relay.in_lane = False
-        relay.unspliced -= passed
         for transport in self._members.pop(relay):
             transport.startReading()
         if not self._members:
             self.proxy.reactor.removeReader(self)
             self._pump.close()
             self._pump = None
+        relay.handed_back(passed)
 
     def doWrite(self) -> None:
         """Nothing to write. The reactor calls this for a write event it

@@ -18,11 +18,11 @@ from twisted.python.threadpool import ThreadPool
 from vaurien.proxy.calls import HandlerSlot, runs_in_thread
 from vaurien.proxy.choice import HandlerChoice
 from vaurien.handlers import Handler
-from vaurien.proxy.framed_relay import FramedRelay
+from vaurien.proxy.framed import FramedConnection
 from vaurien.proxy.lane import Lane
 from vaurien.proxy.live import LiveControl
 from vaurien.proxy.splice import PipePool
-from vaurien.proxy.relay import Relay
+from vaurien.proxy.connection import Connection
 from vaurien.proxy.sides import BackendFactory, ClientSide
 from vaurien.settings import HandlerEntry, ProxySettings, Targets
 
@@ -52,7 +52,7 @@ class Proxy:
     @ivar clock: what timers run on (handlers wait on it); the reactor
         unless a test gives a C{task.Clock}.
     @ivar protocol: the L{vaurien.interfaces.IProtocol} instance.
-    @ivar connections: the open connections (L{vaurien.proxy.relay.Relay}).
+    @ivar connections: the open connections (L{vaurien.proxy.connection.Connection}).
     @ivar handler_entries: the handler entries in force (the configured
         ones unless the control API changed them).
     @ivar quiet_slot: the one handler slot in force when it takes every
@@ -138,11 +138,11 @@ class Proxy:
         self.calls[slot.name] += 1
         return slot
 
-    def new_relay(self, client_transport: Any) -> Relay:
-        """The relay for a new client connection, as the protocol needs."""
+    def new_relay(self, client_transport: Any) -> Connection:
+        """The connection for a new client, as the protocol needs."""
         if self.protocol.per_call:
-            return FramedRelay(self, client_transport)
-        return Relay(self, client_transport)
+            return FramedConnection(self, client_transport)
+        return Connection(self, client_transport)
 
     @property
     def threads(self) -> ThreadPool:
@@ -228,7 +228,7 @@ class IdleBackend:
     """Stands for the relay of a kept backend connection: anything it does
     while no client uses it (data, end of stream) ends it."""
 
-    passthrough = False
+    mode = None  # no mode passes bytes on
     active = False
 
     def __init__(self, proxy: Proxy, backend_side: Any):

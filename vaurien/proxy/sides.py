@@ -1,5 +1,6 @@
 """The two Twisted protocols of a proxied connection: thin, they feed the
-connection's L{Relay}."""
+L{Connection}: bytes pass straight on while its mode is one that passes
+them (joined, tunnel), else they go to the connection."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,7 +10,8 @@ from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import Factory, Protocol
 from zope.interface import implementer
 
-from vaurien.proxy.relay import Relay
+from vaurien.proxy.connection import Connection
+from vaurien.proxy.machine import PASSING
 from vaurien.sending import send_now
 
 
@@ -30,7 +32,7 @@ class _Side(Protocol):
     """
 
     from_client: bool
-    relay: Relay
+    relay: Connection
 
     def readConnectionLost(self) -> None:
         self.relay.end_from(self.from_client, self.transport)
@@ -63,7 +65,7 @@ class ClientSide(_Side):
         relay = self.relay
         relay.active = True
         self.proxy.bytes_to_backend += len(data)
-        if relay.passthrough:
+        if relay.mode in PASSING and relay.backend.transport is not None:
             send_now(relay.backend.transport, data)
             relay.unspliced -= len(data)
             if relay.unspliced < 0:
@@ -74,13 +76,12 @@ class ClientSide(_Side):
             relay.data_from(True, data)
 
 
-
 class BackendSide(_Side):
     """The connection the proxy opened to the backend for one client."""
 
     from_client = False
 
-    def __init__(self, relay: Relay):
+    def __init__(self, relay: Connection):
         self.relay = relay
 
     def connectionMade(self) -> None:
@@ -91,7 +92,7 @@ class BackendSide(_Side):
         relay = self.relay
         relay.active = True
         relay.proxy.bytes_to_client += len(data)
-        if relay.passthrough:
+        if relay.mode in PASSING:
             send_now(relay.client.transport, data)
             relay.unspliced -= len(data)
             if relay.unspliced < 0:
@@ -102,13 +103,12 @@ class BackendSide(_Side):
             relay.data_from(False, data)
 
 
-
 class BackendFactory(Factory):
     """Builds the backend side of one relay (quietly: one per connection)."""
 
     noisy = False
 
-    def __init__(self, relay: Relay):
+    def __init__(self, relay: Connection):
         self.relay = relay
 
     def buildProtocol(self, addr: Any) -> BackendSide:

@@ -1,12 +1,12 @@
-"""What a framed relay does while no fault is in play: it skims.
+"""What a framed connection does while no fault is in play: it skims.
 
 While a single handler that only passes bytes takes every call (the
 proxy's C{quiet_slot}) and the framing can follow traffic it does not cut
 (L{ISkimming}), each chunk passes on as it comes and the framing only
 follows it: no frame, no call, no handler. When the handlers in force
-change, the relay goes back to cutting frames at the next point of rest
-(no frame in progress either way, no reply owed), so an open connection
-gets a fault on its next request.
+change, the connection goes back to cutting frames at the next point of
+rest (no frame in progress either way, no reply owed), so an open
+connection gets a fault on its next request.
 
 Once a skimming connection has nothing held on either side, its sockets
 move to the proxy's lane (L{vaurien.proxy.lane}), which reads them with
@@ -19,76 +19,91 @@ from typing import Any
 
 from vaurien.interfaces import ISkimming
 from vaurien.protocols.framing import FramingError
+from vaurien.proxy.machine import FRAMED, SKIMMING
 from vaurien.sending import send_now
 
 
-class Skims:
-    """The skimming part of L{vaurien.proxy.framed_relay.FramedRelay}."""
+class Skimmer:
+    """The skimming of one framed connection.
 
-    def _start_skims(self) -> None:
-        self._skims = ISkimming.providedBy(self.framing)
-        self.skim_slot: Any = None  # the quiet slot while skimming
+    @ivar slot: the quiet slot in force while skimming, else C{None}.
+    """
 
-    def _skimming(self) -> bool:
+    __slots__ = ("connection", "slot", "_can")
+
+    def __init__(self, connection: Any):
+        self.connection = connection
+        self.slot: Any = None
+        self._can = ISkimming.providedBy(connection.framing)
+
+    def skimming(self) -> bool:
         """Whether the next bytes are skimmed: go on skimming unless the
         handlers changed and the framing rests; start if it may."""
-        slot = self.skim_slot
-        if slot is not None:
-            if slot is self.proxy.quiet_slot or not self.framing.resting:
+        connection = self.connection
+        if connection.mode is SKIMMING:
+            if self.slot is connection.proxy.quiet_slot or not connection.framing.resting:
                 return True
-            self.skim_slot = None  # the handlers changed: cut again
-        return self._may_skim()
+            self.unskim()  # the handlers changed: cut again
+        return self._may_start()
 
-    def _may_skim(self) -> bool:
+    def unskim(self) -> None:
+        """Frame again from here on."""
+        self.slot = None
+        self.connection.machine.handlers_changed()
+
+    def _may_start(self) -> bool:
         """Start skimming if a quiet slot is in force, the framing can
         follow, and nothing is in flight."""
+        connection = self.connection
+        quiet = connection.proxy.quiet_slot
         if (
-            self.proxy.quiet_slot is None or not self._skims or self._calls or self._has_work()
-            or self._call is not None or self._switching or self._tunnel
-            or self.backend.transport is None or not self.framing.resting
+            quiet is None or not self._can or connection.mode is not FRAMED
+            or connection.exchanges.in_flight() or connection.backend.transport is None
+            or not connection.framing.resting
         ):
             return False
-        self.skim_slot = self.proxy.quiet_slot
+        self.slot = quiet
+        connection.machine.quiet()
         return True
 
-    def _skim(self, from_client: bool, data: bytes) -> None:
+    def skim(self, from_client: bool, data: bytes) -> None:
         """Pass C{data} on, then let the framing follow it."""
-        send_now((self.backend if from_client else self.client).transport, data)
+        connection = self.connection
+        send_now((connection.backend if from_client else connection.client).transport, data)
         try:
             if from_client:
-                self.proxy.calls[self.skim_slot.name] += self.framing.skim_requests(data)
+                connection.proxy.calls[self.slot.name] += connection.framing.skim_requests(data)
             else:
-                self.framing.skim_replies(data)
+                connection.framing.skim_replies(data)
         except FramingError as e:
-            self.stop_skimming(str(e))
+            self.stop(str(e))
             return
-        if not self.in_lane:
-            self.try_lane()
-
-    def _may_use_lane(self) -> bool:
-        return self.skim_slot is not None
+        if not connection.in_lane:
+            connection.try_lane()
 
     def lane_terms(self) -> tuple[Any, Any, Any]:
-        followers = getattr(self.framing, "followers", None)
+        """What the lane shows each chunk to, both ways, and the slot."""
+        framing = self.connection.framing
+        followers = getattr(framing, "followers", None)
         if followers is None:
-            return self.framing.skim_requests, self.framing.skim_replies, self.skim_slot
-        return (*followers(), self.skim_slot)
+            return framing.skim_requests, framing.skim_replies, self.slot
+        return (*followers(), self.slot)
 
-    def stop_skimming(self, reason: str) -> None:
+    def stop(self, reason: str) -> None:
         """Framing stops while skimming: every byte is passed on already,
         so the two connections just join."""
-        self._note_fall_back(reason)
-        self._join_skimmed()
+        self.connection.fall_back.note(reason)
+        self.join()
 
-    def _join_skimmed(self) -> None:
-        """Join the two connections of a skimming relay: from now on bytes
-        pass as tcp."""
-        self.skim_slot = None
-        if self.in_lane:
-            self.proxy.lane.leave(self)
-        self._tunnel = self.passthrough = True
-        self.client.framed = self.backend.framed = False
-        self.backend.close_to = None
-        self.slot = self.proxy.dummy_slot
-        if self.client.ended:
-            self.backend.shutdown(socket.SHUT_WR)
+    def join(self) -> None:
+        """Join the two connections: from now on bytes pass as tcp."""
+        connection = self.connection
+        self.slot = None
+        if connection.in_lane:
+            connection.proxy.lane.leave(connection)
+        connection.machine.framing_stopped()
+        connection.client.framed = connection.backend.framed = False
+        connection.backend.close_to = None
+        connection.slot = connection.proxy.dummy_slot
+        if connection.client.ended:
+            connection.backend.shutdown(socket.SHUT_WR)

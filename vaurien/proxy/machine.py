@@ -1,0 +1,208 @@
+"""A connection's life as one state machine.
+
+Each proxied connection is in exactly one mode, named here, and moves from
+one to the next only along the transitions below: the machine is the only
+writer of the connection's C{mode}. The connection fires an input when
+its mode changes (the backend accepted, framing stopped, a call started or
+finished, the lane handed its sockets back, the end) and per framed call,
+never per chunk. The machine's outputs go through L{IConnectionCore}, which
+the connection implements by telling its two sides and its call runner.
+
+Modes::
+
+    connecting        the backend connect is under way
+    joined            tcp: bytes go transport to transport, no handler call
+    relaying          tcp: each chunk is one handler call (or the backend
+                      is between connections, opened by the next bytes)
+    in_call           tcp: a handler call runs
+    in_lane           joined, its sockets read by the proxy's lane
+    spliced           joined, its sockets spliced by the kernel
+    framed            http, redis, memcache: a handler call per request
+    framed_in_call    framed, and a handler call runs
+    skimming          framed, no fault in play: bytes pass as they come
+                      and the framing only follows them
+    skimming_in_lane  skimming, its sockets read by the proxy's lane
+    switching         framing stopped: the rest passes as tcp once no call
+                      runs and what framing held is written out
+    tunnel            framing stopped: the rest passes as tcp
+    closed            both sockets are closed or closing
+
+The diagram in docs/architecture.rst is drawn from L{ConnectionMachine}.
+"""
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+from automat import TypeMachineBuilder
+
+CONNECTING = "connecting"
+JOINED = "joined"
+RELAYING = "relaying"
+IN_CALL = "in_call"
+IN_LANE = "in_lane"
+SPLICED = "spliced"
+FRAMED = "framed"
+FRAMED_IN_CALL = "framed_in_call"
+SKIMMING = "skimming"
+SKIMMING_IN_LANE = "skimming_in_lane"
+SWITCHING = "switching"
+TUNNEL = "tunnel"
+CLOSED = "closed"
+
+#: The modes in which bytes go on without a handler call.
+PASSING = frozenset({JOINED, TUNNEL})
+#: The modes in which the proxy's lane reads the sockets.
+LANE = frozenset({IN_LANE, SKIMMING_IN_LANE})
+
+
+class ConnectionInputs(Protocol):
+    """What can happen to a connection, as its machine hears it."""
+
+    def connected(self) -> None:
+        """The backend accepted (tcp whose handler only passes bytes, or a
+        framed connection whose framing stopped: join)."""
+
+    def connected_for_calls(self) -> None:
+        """The backend accepted, and each chunk goes through a handler."""
+
+    def connected_framed(self) -> None:
+        """The backend accepted a framed connection."""
+
+    def unreachable(self) -> None:
+        """The backend could not be reached, and the protocol answers the
+        next request for it (HTTP: 502)."""
+
+    def backend_dropped(self) -> None:
+        """tcp: the backend connection was closed on purpose, the client
+        kept; its next bytes open another."""
+
+    def call_started(self) -> None:
+        """A handler call began."""
+
+    def call_finished(self) -> None:
+        """The handler call ended."""
+
+    def quiet(self) -> None:
+        """Only a handler that passes bytes is in play and the framing
+        rests: skim."""
+
+    def handlers_changed(self) -> None:
+        """The handlers in force changed while skimming: frame again."""
+
+    def framing_stopped(self) -> None:
+        """The traffic can no longer be framed: the rest passes as tcp."""
+
+    def switched(self) -> None:
+        """No call runs any more and what framing held is written out: the
+        two connections are joined."""
+
+    def lane_entered(self) -> None:
+        """The proxy's lane took both sockets."""
+
+    def handed_back(self) -> None:
+        """The lane gave the sockets back to their transports."""
+
+    def spliced(self) -> None:
+        """Both sockets were handed to the kernel's splice."""
+
+    def close(self) -> None:
+        """The connection ends: a side left, a handler ended it, the idle
+        timeout, the proxy stopping."""
+
+
+class IConnectionCore(Protocol):
+    """What the machine tells the connection: its one output. The
+    connection fires an input, then does the work of the new mode; the
+    machine never calls back into it midway, so no input is ever fired
+    from inside another."""
+
+    def enter(self, mode: str) -> None:
+        """The connection is now in C{mode}: it routes the next bytes of
+        each side accordingly."""
+
+
+def _build() -> Callable[[IConnectionCore], ConnectionInputs]:
+    builder = TypeMachineBuilder(ConnectionInputs, IConnectionCore)
+    states = {
+        name: builder.state(name)
+        for name in (
+            CONNECTING, JOINED, RELAYING, IN_CALL, IN_LANE, SPLICED, FRAMED,
+            FRAMED_IN_CALL, SKIMMING, SKIMMING_IN_LANE, SWITCHING, TUNNEL, CLOSED,
+        )
+    }
+
+    def move(source: str, input: Callable, target: str) -> None:
+        """C{input} in mode C{source} leads to C{target}."""
+        transition = states[source].upon(input).to(states[target])
+
+        def entered(inputs: ConnectionInputs, core: IConnectionCore) -> None:
+            core.enter(target)
+
+        entered.__name__ = f"enter_{target}"
+        transition(entered)
+
+    I = ConnectionInputs
+    # Opening, and opening again where a backend connection was dropped.
+    for source in (CONNECTING, RELAYING):
+        move(source, I.connected, JOINED)
+        move(source, I.connected_for_calls, RELAYING)
+    move(TUNNEL, I.connected, TUNNEL)
+    for source in (CONNECTING, FRAMED):
+        move(source, I.connected_framed, FRAMED)
+    for source in (FRAMED_IN_CALL, SWITCHING):
+        move(source, I.connected_framed, source)
+        move(source, I.unreachable, source)
+    move(CONNECTING, I.unreachable, FRAMED)
+    move(FRAMED, I.unreachable, FRAMED)
+    move(JOINED, I.backend_dropped, RELAYING)
+    move(RELAYING, I.backend_dropped, RELAYING)
+    move(IN_CALL, I.backend_dropped, IN_CALL)
+    move(TUNNEL, I.backend_dropped, TUNNEL)
+    # Handler calls.
+    move(RELAYING, I.call_started, IN_CALL)
+    move(IN_CALL, I.call_finished, RELAYING)
+    move(FRAMED, I.call_started, FRAMED_IN_CALL)
+    move(FRAMED_IN_CALL, I.call_finished, FRAMED)
+    move(TUNNEL, I.call_started, TUNNEL)
+    move(TUNNEL, I.call_finished, TUNNEL)
+    move(SWITCHING, I.call_started, SWITCHING)
+    move(SWITCHING, I.call_finished, SWITCHING)
+    # Skimming, and framing again.
+    move(FRAMED, I.quiet, SKIMMING)
+    move(SKIMMING, I.handlers_changed, FRAMED)
+    # Framing stops: skimming joins at once (every byte is passed on
+    # already); framing switches once no call runs.
+    move(SKIMMING, I.framing_stopped, TUNNEL)
+    move(FRAMED, I.framing_stopped, SWITCHING)
+    move(FRAMED_IN_CALL, I.framing_stopped, SWITCHING)
+    move(SWITCHING, I.switched, TUNNEL)
+    # The fast paths.
+    move(JOINED, I.lane_entered, IN_LANE)
+    move(IN_LANE, I.handed_back, JOINED)
+    move(SKIMMING, I.lane_entered, SKIMMING_IN_LANE)
+    move(SKIMMING_IN_LANE, I.handed_back, SKIMMING)
+    move(JOINED, I.spliced, SPLICED)
+    # The end, from anywhere; once closed, nothing more happens.
+    for source in states:
+        if source != CLOSED:
+            move(source, I.close, CLOSED)
+    for input in _inputs():
+        states[CLOSED].upon(input).loop().returns(None)
+    return builder.build()
+
+
+def _inputs() -> list[Callable]:
+    return [
+        value for name, value in vars(ConnectionInputs).items()
+        if callable(value) and not name.startswith("_")
+    ]
+
+
+#: Makes the machine of one connection: C{ConnectionMachine(core)}, which
+#: starts C{connecting}.
+ConnectionMachine = _build()
+
+
+def draw() -> object:
+    """The machine as a graphviz C{Digraph} (for the docs)."""
+    return ConnectionMachine.asDigraph()
