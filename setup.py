@@ -8,13 +8,19 @@ step to do it earlier).
 """
 from setuptools import Extension, setup
 
+#: Where the C followers' shared header (_follower.h) is.
+_PROTOCOLS = "vaurien/protocols"
+
 setup(
-    # Optional: without a C compiler the pure Python skimmers run.
+    # Optional: without a C compiler the pure Python skimmers run. Each C
+    # module sits beside the Python module it speeds up.
     ext_modules=[
-        Extension("vaurien._skim", ["vaurien/_skim.c"], depends=["vaurien/_follower.h"],
+        Extension("vaurien.protocols.redis._skim", ["vaurien/protocols/redis/_skim.c"],
+                  include_dirs=[_PROTOCOLS], depends=[f"{_PROTOCOLS}/_follower.h"],
+                  optional=True),
+        Extension("vaurien.protocols.http._skim", ["vaurien/protocols/http/_skim.c"],
+                  include_dirs=[_PROTOCOLS], depends=[f"{_PROTOCOLS}/_follower.h"],
                   optional=True),
         Extension("vaurien._pump", ["vaurien/_pump.c"], optional=True),
-        Extension("vaurien._http_skim", ["vaurien/_http_skim.c"],
-                  depends=["vaurien/_follower.h"], optional=True),
     ],
 )

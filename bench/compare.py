@@ -21,7 +21,13 @@ from dataclasses import asdict, dataclass
 from typing import Callable, Iterator
 
 #: The optional C modules (setup.py); without them the same code runs in Python.
-ACCELERATORS = ("vaurien._skim", "vaurien._http_skim", "vaurien._pump")
+#: Each is named as now, then as in commits before the framed protocols became
+#: sub-packages, which C{--compare} may check out.
+ACCELERATORS = (
+    ("vaurien.protocols.redis._skim", "vaurien._skim"),
+    ("vaurien.protocols.http._skim", "vaurien._http_skim"),
+    ("vaurien._pump",),
+)
 #: Seconds given to one git command or import probe, and to building the C accelerators.
 GIT_TIMEOUT = 60.0
 BUILD_TIMEOUT = 600.0
@@ -30,12 +36,15 @@ BUILD_TIMEOUT = 600.0
 #: accelerators are missing there.
 _PROBE = (
     "import importlib, json, vaurien\n"
-    "missing = []\n"
-    "for name in {names!r}:\n"
-    "    try:\n"
-    "        importlib.import_module(name)\n"
-    "    except ImportError:\n"
-    "        missing.append(name)\n"
+    "def built(names):\n"
+    "    for name in names:\n"
+    "        try:\n"
+    "            importlib.import_module(name)\n"
+    "            return True\n"
+    "        except ImportError:\n"
+    "            pass\n"
+    "    return False\n"
+    "missing = [names[0] for names in {names!r} if not built(names)]\n"
     "print(json.dumps({{'file': vaurien.__file__, 'missing': missing}}))\n"
 )
 

@@ -18,9 +18,9 @@ sys.path.insert(0, ".")
 
 from tests.test_http_skim import _follower_state, _outcome, _python_only  # noqa: E402
 from vaurien.extensions import accelerator  # noqa: E402
-from vaurien.protocols.http_skim import SkimmingHttpFraming  # noqa: E402
+from vaurien.protocols.http.skim import SkimmingHttpFraming  # noqa: E402
 from vaurien.protocols.redis import RedisFraming  # noqa: E402
-from vaurien.protocols.resp_scan import py_skim_commands, py_skim_plain_replies  # noqa: E402
+from vaurien.protocols.redis.skim import py_skim_commands, py_skim_plain_replies  # noqa: E402
 
 RESP = [
     b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n",
@@ -114,11 +114,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args()
     fuzzers: list[tuple[Callable, object]] = []
-    for fuzz, name in ((resp_scanners, "_skim"), (redis_followers, "_skim"),
-                       (http_followers, "_http_skim")):
+    redis, http = "vaurien.protocols.redis._skim", "vaurien.protocols.http._skim"
+    for fuzz, name in ((resp_scanners, redis), (redis_followers, redis), (http_followers, http)):
         module = accelerator(name)
         if module is None:
-            print(f"vaurien.{name} is not in use: {fuzz.__name__} skipped")
+            print(f"{name} is not in use: {fuzz.__name__} skipped")
         else:
             fuzzers.append((fuzz, module))
     rnd = random.Random(args.seed)

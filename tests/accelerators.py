@@ -10,11 +10,11 @@ from vaurien.extensions import accelerator
 
 
 def in_use(name: str) -> ModuleType:
-    """The C module C{vaurien.NAME}.
+    """The C module of dotted name C{name}.
 
     @raise SkipTest: the Python twins run instead.
     """
     module = accelerator(name)
     if module is None:
-        raise SkipTest(f"vaurien.{name} is not in use (not built, or VAURIEN_NO_EXTENSIONS set)")
+        raise SkipTest(f"{name} is not in use (not built, or VAURIEN_NO_EXTENSIONS set)")
     return module

@@ -18,9 +18,9 @@ from tests.accelerators import in_use
 from tests.processes import python_output
 from tests.test_config import parse
 from vaurien.protocols.framing import FramingError
-from vaurien.protocols.http_skim import SkimmingHttpFraming
+from vaurien.protocols.http.skim import SkimmingHttpFraming
 from vaurien.protocols.redis import RedisFraming
-from vaurien.protocols.resp_scan import py_skim_commands, py_skim_plain_replies
+from vaurien.protocols.redis.skim import py_skim_commands, py_skim_plain_replies
 
 HUGE = 2**63 - 1
 REQUEST = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
@@ -29,8 +29,8 @@ RESPONSE = b"HTTP/1.1 204 No Content\r\n\r\n"
 
 def _c_answers(module: str, calls: list[str]) -> list:
     """What the C module answers to each of C{calls}, in a subprocess."""
-    script = f"from collections import deque\nfrom vaurien import {module}\n" + "".join(
-        f"print(repr({module}.{call}))\n" for call in calls)
+    script = f"from collections import deque\nimport {module} as c\n" + "".join(
+        f"print(repr(c.{call}))\n" for call in calls)
     return [eval(line) for line in python_output(script).splitlines()]
 
 
@@ -48,7 +48,7 @@ class _CModuleTests(TestCase):
 
 
 class SkimLimitsTests(_CModuleTests):
-    module = "_skim"
+    module = "vaurien.protocols.redis._skim"
 
     def test_huge_limits_give_python_answers(self):
         cases = [
@@ -65,7 +65,7 @@ class SkimLimitsTests(_CModuleTests):
 
     def test_a_follower_made_without_init_refuses_to_follow(self):
         script = (
-            "from vaurien._skim import Follower\n"
+            "from vaurien.protocols.redis._skim import Follower\n"
             "follower = Follower.__new__(Follower)\n"
             "for follow in (follower.requests, follower.replies):\n"
             "    try:\n"
@@ -76,13 +76,13 @@ class SkimLimitsTests(_CModuleTests):
         self.assertEqual(python_output(script), "FramingError\n" * 2)
 
     def test_only_framing_errors_come_out_of_a_follower(self):
-        from vaurien._skim import Follower, Tally
+        from vaurien.protocols.redis._skim import Follower, Tally
         follower = Follower(Tally(), _broken, _broken, (8, 8, 8), (8, 8))
         self.assertFollowersRaiseFramingErrors(follower, b"*1\r\n$4\r\nPING\r\n")
 
 
 class HttpSkimLimitsTests(_CModuleTests):
-    module = "_http_skim"
+    module = "vaurien.protocols.http._skim"
 
     def test_huge_limits_find_the_end_of_the_head(self):
         """From a start past 0, where the start plus the limit overflows."""
@@ -94,7 +94,7 @@ class HttpSkimLimitsTests(_CModuleTests):
 
     def test_a_follower_made_without_init_refuses_to_follow(self):
         script = (
-            "from vaurien._http_skim import Follower\n"
+            "from vaurien.protocols.http._skim import Follower\n"
             "follower = Follower.__new__(Follower)\n"
             "for follow in (follower.requests, follower.replies):\n"
             "    try:\n"
@@ -105,7 +105,7 @@ class HttpSkimLimitsTests(_CModuleTests):
         self.assertEqual(python_output(script), "FramingError\n" * 2)
 
     def test_only_framing_errors_come_out_of_a_follower(self):
-        from vaurien._http_skim import Follower
+        from vaurien.protocols.http._skim import Follower
 
         class Broken:
             plain = False

@@ -1,4 +1,4 @@
-"""Tests for L{vaurien.protocols.http} and L{vaurien.protocols.http_framing}."""
+"""Tests for L{vaurien.protocols.http} and L{vaurien.protocols.http.framing}."""
 from __future__ import annotations
 
 import h11
@@ -8,8 +8,8 @@ from zope.interface.verify import verifyObject
 
 from vaurien.interfaces import IFraming, IProtocol
 from vaurien.protocols.framing import Frame, FramingError
-from vaurien.protocols.http import HTTP, RANDOM_ERROR_CODES
-from vaurien.protocols.http_framing import HttpFraming
+from vaurien.protocols.http.framing import HttpFraming
+from vaurien.protocols.http.protocol import HTTP, RANDOM_ERROR_CODES
 
 bodies = st.binary(max_size=30)
 tokens = st.text("abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1,

@@ -1,4 +1,4 @@
-"""Tests for L{vaurien.protocols.http_skim}: following HTTP/1.x traffic
+"""Tests for L{vaurien.protocols.http.skim}: following HTTP/1.x traffic
 without cutting it, and cutting it again from any point of rest."""
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from tests.accelerators import in_use
 from vaurien.interfaces import ISkimming
 from vaurien.protocols.framing import FramingError
 from vaurien.protocols.http import HTTP
-from vaurien.protocols.http_framing import HttpFraming
-from vaurien.protocols.http_skim import SkimmingHttpFraming
+from vaurien.protocols.http.framing import HttpFraming
+from vaurien.protocols.http.skim import SkimmingHttpFraming
 
 _SETTINGS = settings(max_examples=150, deadline=None)
 _LIMIT = 4096
@@ -277,13 +277,13 @@ def _follower_state(framing: SkimmingHttpFraming) -> tuple:
 
 
 class FastWayTests(SynchronousTestCase):
-    """The C fast way through plain messages (C{vaurien._http_skim}), in
+    """The C fast way through plain messages (C{vaurien.protocols.http._skim}), in
     the followers and in the lane's C followers, leaves the following
     exactly as the Python alone does, chunk after chunk, on valid and
     damaged streams alike."""
 
     def setUp(self) -> None:
-        in_use("_http_skim")
+        in_use("vaurien.protocols.http._skim")
 
     def assertSameFollowing(self, up: list[bytes], down: list[bytes]) -> None:
         fast, followed, python = _framing(), _framing(), _python_only(_framing())

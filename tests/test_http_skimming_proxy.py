@@ -10,8 +10,8 @@ from twisted.trial.unittest import TestCase
 
 from tests.proxying import entries, listen, proxy_settings, start_proxy
 from tests.test_http_proxy import RawHTTPClient, backend_site
-from vaurien.protocols import http_skim
-from vaurien.protocols.http_skim import SkimmingHttpFraming
+from vaurien.protocols.http import skim as http_skim
+from vaurien.protocols.http.skim import SkimmingHttpFraming
 from vaurien.proxy import lane
 from vaurien.proxy.pump import PyPump
 

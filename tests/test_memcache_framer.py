@@ -1,11 +1,11 @@
-"""Tests for L{vaurien.protocols.memcache_text}."""
+"""Tests for L{vaurien.protocols.memcache.framing}."""
 from __future__ import annotations
 
 from hypothesis import given, settings, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from vaurien.protocols.framing import Frame, FramingError
-from vaurien.protocols.memcache_text import (
+from vaurien.protocols.memcache.framing import (
     MAX_VALUE, MemcacheReplyFramer, MemcacheRequestFramer,
 )
 

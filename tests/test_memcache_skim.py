@@ -1,6 +1,6 @@
-"""Tests for skimming memcached traffic: L{vaurien.protocols.memcache}'s
+"""Tests for skimming memcached traffic: L{vaurien.protocols.memcache.skim}'s
 skimmers and L{MemcacheFraming}'s L{vaurien.interfaces.ISkimming} side,
-held to what the framers of L{vaurien.protocols.memcache_text} cut."""
+held to what the framers of L{vaurien.protocols.memcache.framing} cut."""
 from __future__ import annotations
 
 from hypothesis import given, settings, strategies as st

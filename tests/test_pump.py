@@ -317,7 +317,7 @@ class CPumpTests(PyPumpTests):
     """The pump in C, with the same answers."""
 
     def setUp(self):
-        self.Pump = in_use("_pump").Pump
+        self.Pump = in_use("vaurien._pump").Pump
         super().setUp()
 
     def test_the_lane_uses_it(self):

@@ -158,7 +158,7 @@ class CPumpGuardTests(PyPumpGuardTests):
     pump_name = "Pump"
 
     def setUp(self):
-        in_use("_pump")
+        in_use("vaurien._pump")
         super().setUp()
 
     def test_initialising_again_is_refused(self):

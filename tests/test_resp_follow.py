@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import TestCase
 
-from vaurien.protocols.redis import RedisFraming, _words
-from vaurien.protocols.resp import _WORD, RespReplyFramer, RespRequestFramer
+from vaurien.protocols.redis.framing import _WORD, RespReplyFramer, RespRequestFramer
+from vaurien.protocols.redis.protocol import RedisFraming, _words
 
 #: The most a following framer may hold: a header line not yet whole, or
 #: a short request word still arriving.

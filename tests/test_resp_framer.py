@@ -1,4 +1,4 @@
-"""Tests for L{vaurien.protocols.resp}."""
+"""Tests for L{vaurien.protocols.redis.framing}."""
 from __future__ import annotations
 
 from hypothesis import given, settings
@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from vaurien.protocols.framing import Frame, FramingError
-from vaurien.protocols.resp import RespReplyFramer, RespRequestFramer
+from vaurien.protocols.redis.framing import RespReplyFramer, RespRequestFramer
 
 _SETTINGS = settings(max_examples=150, deadline=None)
 

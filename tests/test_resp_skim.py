@@ -1,4 +1,4 @@
-"""Tests for skimming Redis traffic: L{vaurien.protocols.resp_scan}'s skimmers
+"""Tests for skimming Redis traffic: L{vaurien.protocols.redis.skim}'s skimmers
 (in Python and in C) and L{vaurien.protocols.redis.RedisFraming}'s
 L{vaurien.interfaces.ISkimming} side."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ from zope.interface.verify import verifyObject
 from tests.accelerators import in_use
 from tests.test_resp_framer import _array, _reply, _requests, _split
 from vaurien.interfaces import ISkimming
-from vaurien.protocols import resp_scan
+from vaurien.protocols.redis import skim as redis_skim
 from vaurien.protocols.framing import FramingError
 from vaurien.protocols.redis import RedisFraming
 
@@ -31,7 +31,7 @@ _streams = st.lists(st.one_of(_near, st.binary(max_size=12)), max_size=12).map(b
 
 
 def _c_skimmers():
-    return in_use("_skim")
+    return in_use("vaurien.protocols.redis._skim")
 
 
 class SkimmerTests(SynchronousTestCase):
@@ -43,12 +43,12 @@ class SkimmerTests(SynchronousTestCase):
         """The C skimmers give the Python skimmers' answers on any bytes."""
         skim = _c_skimmers()
         self.assertEqual(skim.skim_commands(data, *_LIMITS),
-                         resp_scan.py_skim_commands(data, *_LIMITS))
+                         redis_skim.py_skim_commands(data, *_LIMITS))
         self.assertEqual(skim.skim_plain_replies(data, _LIMITS[1], _LIMITS[2]),
-                         resp_scan.py_skim_plain_replies(data, _LIMITS[1], _LIMITS[2]))
+                         redis_skim.py_skim_plain_replies(data, _LIMITS[1], _LIMITS[2]))
 
     def test_c_is_used_when_built(self) -> None:
-        self.assertIs(resp_scan.skim_commands, _c_skimmers().skim_commands)
+        self.assertIs(redis_skim.skim_commands, _c_skimmers().skim_commands)
 
     @_SETTINGS
     @given(st.lists(st.lists(st.binary(max_size=20), min_size=1, max_size=4), max_size=8))
@@ -56,15 +56,15 @@ class SkimmerTests(SynchronousTestCase):
         """Plain arrays of bulk strings are followed to the end unless a
         watched command stops the skimmer before it."""
         data = b"".join(_array(args) for args in commands)
-        end, count = resp_scan.py_skim_commands(data, *_LIMITS)
-        watched = [n for n, args in enumerate(commands) if args[0].upper() in resp_scan.WATCHED]
+        end, count = redis_skim.py_skim_commands(data, *_LIMITS)
+        watched = [n for n, args in enumerate(commands) if args[0].upper() in redis_skim.WATCHED]
         stop = watched[0] if watched else len(commands)
         self.assertEqual(count, stop)
         self.assertEqual(end, len(b"".join(_array(args) for args in commands[:stop])))
 
     def test_line_limit(self) -> None:
         """A status line longer than the limit is left to the parser."""
-        self.assertEqual(resp_scan.skim_plain_replies(b"+" + b"a" * 20 + b"\r\n", 100, 10), (0, 0))
+        self.assertEqual(redis_skim.skim_plain_replies(b"+" + b"a" * 20 + b"\r\n", 100, 10), (0, 0))
 
 
 class _FollowingTests:
@@ -188,7 +188,7 @@ class RedisSkimmingTests(_FollowingTests, SynchronousTestCase):
         framing rests once each answer is in, and not before: through its
         own methods and through its followers."""
         # Watched commands change the stream: they have tests of their own.
-        requests = [r for r, command in requests if command not in resp_scan.WATCHED]
+        requests = [r for r, command in requests if command not in redis_skim.WATCHED]
         requests = requests or [_array([b"PING"])]
         answers = [r for r, push in replies if not push]
         answers = (answers * len(requests))[: len(requests)] or [b"+OK\r\n"] * len(requests)

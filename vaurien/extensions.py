@@ -1,6 +1,7 @@
-"""The one switch over the optional C accelerators (C{vaurien._skim},
-C{vaurien._http_skim}, C{vaurien._pump}): each chooser asks here for its
-C module and falls back on its pure Python twin without one.
+"""The one switch over the optional C accelerators
+(C{vaurien.protocols.redis._skim}, C{vaurien.protocols.http._skim},
+C{vaurien._pump}): each chooser asks here for its C module by its full
+dotted name and falls back on its pure Python twin without one.
 
 C{VAURIEN_NO_EXTENSIONS=1} in the environment forces the Python twins
 everywhere, as if no C compiler had been at hand at install.
@@ -18,11 +19,12 @@ def pure_python() -> bool:
 
 
 def accelerator(name: str) -> ModuleType | None:
-    """The C module C{vaurien.NAME}, or C{None} when it was not built or
-    the Python twins are asked for."""
+    """The C module of dotted name C{name} (e.g.
+    C{"vaurien.protocols.redis._skim"}), or C{None} when it was not built
+    or the Python twins are asked for."""
     if pure_python():
         return None
     try:
-        return importlib.import_module(f"vaurien.{name}")
+        return importlib.import_module(name)
     except ImportError:  # not built: no C compiler at install
         return None

@@ -250,5 +250,5 @@ class PyPump:
         return calls
 
 
-_c = accelerator("_pump")
+_c = accelerator("vaurien._pump")
 Pump = PyPump if _c is None else _c.Pump

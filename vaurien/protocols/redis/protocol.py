@@ -10,8 +10,8 @@ from vaurien.interfaces import IProtocol, ISkimming
 from vaurien.protocols import Protocol
 from vaurien.protocols.framing import Frame, FramingError, only_framing_errors
 from vaurien.protocols.pairing import PairedFraming
-from vaurien.protocols.resp import RespReplyFramer, RespRequestFramer
-from vaurien.protocols.resp_scan import Follower, Tally
+from vaurien.protocols.redis.framing import RespReplyFramer, RespRequestFramer
+from vaurien.protocols.redis.skim import Follower, Tally
 
 _SETUP = frozenset({b"HELLO", b"AUTH", b"SELECT"})
 #: CLIENT MAINT_NOTIFICATIONS: sent by redis-py 7 and later on connect.

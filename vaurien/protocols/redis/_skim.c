@@ -1,4 +1,5 @@
-/* vaurien._skim: C versions of the RESP skimmers of vaurien.protocols.resp_scan.
+/* vaurien.protocols.redis._skim: C versions of the RESP skimmers of
+ * vaurien.protocols.redis.skim.
  *
  * skim_commands and skim_plain_replies follow whole, plain RESP frames at
  * the start of a buffer without cutting them out, exactly as the Python
@@ -8,7 +9,7 @@
  *
  * Tally and Follower let the lane's pump follow a skimming Redis
  * connection without a Python call per chunk (see RedisFraming.followers
- * in vaurien/protocols/redis.py).
+ * in vaurien/protocols/redis/protocol.py).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -255,7 +256,7 @@ static PyMemberDef Tally_members[] = {
 
 static PyTypeObject TallyType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "vaurien._skim.Tally",
+    .tp_name = "vaurien.protocols.redis._skim.Tally",
     .tp_basicsize = sizeof(Tally),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "What a skimming Redis connection keeps between chunks.",
@@ -349,7 +350,7 @@ static PyMethodDef Follower_methods[] = {
 
 static PyTypeObject FollowerType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "vaurien._skim.Follower",
+    .tp_name = "vaurien.protocols.redis._skim.Follower",
     .tp_basicsize = sizeof(Follower),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "Follower(tally, skim_requests, skim_replies,"
@@ -369,8 +370,8 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "vaurien._skim",
-    "C versions of the RESP skimmers of vaurien.protocols.resp_scan.", -1, methods,
+    PyModuleDef_HEAD_INIT, "vaurien.protocols.redis._skim",
+    "C versions of the RESP skimmers of vaurien.protocols.redis.skim.", -1, methods,
 };
 
 PyMODINIT_FUNC

@@ -1,5 +1,5 @@
 """The heads of HTTP/1.x messages as the skimming followers
-(L{vaurien.protocols.http_skim}) check them: start lines, field lines,
+(L{vaurien.protocols.http.skim}) check them: start lines, field lines,
 chunk lines, and how the body after a head is delimited."""
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-/* What the C followers of vaurien._skim and vaurien._http_skim share:
+/* What the C followers of vaurien.protocols.redis._skim and
+ * vaurien.protocols.http._skim share:
  * nothing but a FramingError comes out of a follower (as
  * vaurien.protocols.framing.only_framing_errors does in Python), and a
  * Follower made without __init__ refuses to follow. */

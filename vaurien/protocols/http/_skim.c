@@ -1,5 +1,5 @@
-/* vaurien._http_skim: the fast way through the common HTTP/1.x messages
- * for the followers of vaurien.protocols.http_skim.
+/* vaurien.protocols.http._skim: the fast way through the common HTTP/1.x
+ * messages for the followers of vaurien.protocols.http.skim.
  *
  * Each function follows the whole, plain messages at the start of a
  * buffer (a head, then a body of known length, or none) and stops at the
@@ -494,7 +494,7 @@ static PyMethodDef Follower_methods[] = {
 
 static PyTypeObject FollowerType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "vaurien._http_skim.Follower",
+    .tp_name = "vaurien.protocols.http._skim.Follower",
     .tp_basicsize = sizeof(Follower),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "Follower(request_follower, response_follower, awaiting, limit)",
@@ -513,13 +513,13 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "vaurien._http_skim",
-    "The fast way through common HTTP/1.x messages for vaurien.protocols.http_skim.",
+    PyModuleDef_HEAD_INIT, "vaurien.protocols.http._skim",
+    "The fast way through common HTTP/1.x messages for vaurien.protocols.http.skim.",
     -1, methods,
 };
 
 PyMODINIT_FUNC
-PyInit__http_skim(void)
+PyInit__skim(void)
 {
     str_plain = PyUnicode_InternFromString("plain");
     str_feed = PyUnicode_InternFromString("feed");

@@ -1,7 +1,7 @@
 """Reading whole, plain RESP frames in one pass: the framers' fast paths
 for the common request and reply, and the skimmers built on them, which
 follow a stream without cutting it (in C when the optional build made
-C{vaurien._skim}, with the same answers).
+C{vaurien.protocols.redis._skim}, with the same answers).
 """
 from __future__ import annotations
 
@@ -125,7 +125,7 @@ def py_skim_plain_replies(data: bytes, max_bulk: int, max_line: int) -> tuple[in
 
 class PyTally:
     """What a skimming Redis connection keeps between chunks, when the C
-    build (C{vaurien._skim.Tally}) is missing.
+    build (C{vaurien.protocols.redis._skim.Tally}) is missing.
 
     @ivar expected: the replies owed.
     @ivar plain_requests: whether the next requests may be followed in
@@ -140,7 +140,7 @@ class PyTally:
         self.plain_requests = self.plain_replies = False
 
 
-_c = accelerator("_skim")  # the same in C, when the optional build made them
+_c = accelerator("vaurien.protocols.redis._skim")  # the same in C, when built
 if _c is None:
     skim_commands, skim_plain_replies = py_skim_commands, py_skim_plain_replies
     Follower, Tally = None, PyTally

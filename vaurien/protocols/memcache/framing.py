@@ -9,7 +9,7 @@ C{END}. The binary protocol is not framed: its magic byte raises
 L{FramingError} so that the caller falls back to plain tcp.
 
 What a line means is decided by L{request_line} and L{reply_line},
-which L{vaurien.protocols.memcache}'s skimmers ask too, so that following
+which L{vaurien.protocols.memcache.skim}'s skimmers ask too, so that following
 traffic and cutting it agree.
 """
 from __future__ import annotations

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from vaurien.protocols.framing import Frame, FramingError
-from vaurien.protocols.resp_scan import (
+from vaurien.protocols.redis.skim import (
     TUNNEL, skim_commands, skim_plain_replies, whole_command, whole_plain_reply,
 )
 

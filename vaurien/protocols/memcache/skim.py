@@ -1,29 +1,24 @@
-"""memcache: the memcached text protocol framed by command; errors answer
-as memcached does.
+"""Following memcached traffic without cutting frames (L{ISkimming}).
 
-While a passthrough handler takes every call, the framing only follows
-the traffic (L{ISkimming}): L{RequestSkimmer} and L{ReplySkimmer} read
-each chunk once, line by line with C{bytes.find}, skip data blocks by
-their announced length without keeping them, and keep nothing but a
-partial line. Common lines (C{get}, C{END}, one-line replies) are read
-inline; any other line is read by the framers' own
-L{request_line}/L{reply_line}, so that following and cutting agree.
+While a passthrough handler takes every call, L{MemcacheFraming
+<vaurien.protocols.memcache.protocol.MemcacheFraming>} only follows the
+traffic: L{RequestSkimmer} and L{ReplySkimmer} read each chunk once, line
+by line with C{bytes.find}, skip data blocks by their announced length
+without keeping them, and keep nothing but a partial line. Common lines
+(C{get}, C{END}, one-line replies) are read inline; any other line is
+read by the framers' own L{request_line}/L{reply_line}, so that following
+and cutting agree.
 """
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Callable
+from typing import Callable
 
-from zope.interface import implementer
-
-from vaurien.interfaces import IProtocol, ISkimming
-from vaurien.protocols import Protocol
-from vaurien.protocols.framing import Frame, FramingError, only_framing_errors
-from vaurien.protocols.memcache_text import (
+from vaurien.protocols.framing import FramingError
+from vaurien.protocols.memcache.framing import (
     ENDS, GOES_ON, LONG_REPLIES, MAX_LINE, MAX_VALUE, REPLY_MAGIC, REQUEST_MAGIC, RETRIEVAL,
-    MemcacheReplyFramer, MemcacheRequestFramer, block_size, reply_line, request_line,
+    block_size, reply_line, request_line,
 )
-from vaurien.protocols.pairing import PairedFraming
 
 _CRLF = b"\r\n"
 #: Request words read inline: one line, one reply.
@@ -268,71 +263,3 @@ class ReplySkimmer(_Skimmer):
         if self._expected[0] not in RETRIEVAL:
             self._expected.popleft()
             self._within = False
-
-
-@implementer(ISkimming)
-class MemcacheFraming(PairedFraming):
-    """The framing of one memcached connection: a reply is read by the
-    command it answers (C{VALUE ... END} for the retrievals). It cuts
-    frames, or skims the same way."""
-
-    requests: MemcacheRequestFramer
-    replies: MemcacheReplyFramer
-
-    def __init__(self) -> None:
-        super().__init__(MemcacheRequestFramer(), MemcacheReplyFramer())
-        self._request_skimmer = RequestSkimmer()
-        self._reply_skimmer = ReplySkimmer(self.replies.awaited)
-        self._expect = self.replies.awaited.append
-
-    def expect_reply(self, request: Frame) -> None:
-        assert request.command is not None
-        self.replies.expect(request.command)
-
-    @property
-    def resting(self) -> bool:
-        return not (self.pending or self.replies.awaited) and (
-            self._request_skimmer.resting and self._reply_skimmer.resting
-        )
-
-    @only_framing_errors
-    def skim_requests(self, data: bytes) -> int:
-        """Follow requests already passed on; their replies are awaited."""
-        return self._request_skimmer.skim(data, self._expect)
-
-    @only_framing_errors
-    def skim_replies(self, data: bytes) -> None:
-        """Follow replies already passed on."""
-        if self._request_skimmer.failure is not None:
-            raise self._request_skimmer.failure
-        self._reply_skimmer.skim(data)
-
-
-@Protocol.register
-@implementer(IProtocol)
-class Memcache:
-    """memcached's text protocol: one call per command; an injected error
-    is C{SERVER_ERROR ...}, after which the connection goes on. The binary
-    protocol falls back to tcp."""
-
-    name = "memcache"
-    options = {
-        "error_message": ("Message of injected errors", str, "Vaurien injected error"),
-    }
-    per_call = True
-
-    def __init__(self, settings: dict[str, Any] | None = None) -> None:
-        self.settings = dict(settings or {})
-
-    def framing(self) -> MemcacheFraming:
-        """A new framing for one connection."""
-        return MemcacheFraming()
-
-    def unavailable_response(self, request: bytes | None) -> None:
-        """Nothing: a client of a dead backend is closed."""
-        return None
-
-    def error_response(self, request: bytes | None) -> bytes:
-        """C{SERVER_ERROR message}, on one line whatever the option holds."""
-        message = self.settings.get("error_message", self.options["error_message"][2])
-        return b"SERVER_ERROR " + " ".join(message.splitlines()).encode() + b"\r\n"

@@ -3,13 +3,13 @@
 While every call only passes bytes, the framed relay passes each chunk on
 as it comes and shows it to the framing, which only has to know where
 each message ends, so that cutting frames may start again at a point of
-rest. h11 (L{vaurien.protocols.http_framing}) costs over a hundred
+rest. h11 (L{vaurien.protocols.http.framing}) costs over a hundred
 microseconds a message; the followers here, about a tenth of that: they
 find the end of a head with one C{bytes.find}, check it with two regular
 expressions, and skip body bytes by count. They keep only a partial head or a partial chunk line,
 and look at each byte once. Whole, plain messages (a head, then a body of
 known length or none) take a faster way still, in C, when the optional
-build made C{vaurien._http_skim}.
+build made C{vaurien.protocols.http._skim}.
 
 They are strict wherever leniency could put them out of step with the
 peer: a head must end in CRLF CRLF, with no folded or malformed field,
@@ -28,14 +28,14 @@ from zope.interface import implementer
 from vaurien.extensions import accelerator
 from vaurien.interfaces import ISkimming
 from vaurien.protocols.framing import FramingError, only_framing_errors
-from vaurien.protocols.http_framing import HttpFraming
-from vaurien.protocols.http_heads import (
+from vaurien.protocols.http.framing import HttpFraming
+from vaurien.protocols.http.heads import (
     CHUNK_LINE, CHUNKED, FIELD_LINE, NO_BODY, REQUEST_LINE, STATUS_LINE, TOKEN_BYTES, body_of,
     framing_fields,
 )
 
 #: The fast way through plain messages, when the optional build made it.
-_fast = accelerator("_http_skim")
+_fast = accelerator("vaurien.protocols.http._skim")
 
 _HEAD, _BODY, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILER, _UNTIL_CLOSE = range(7)
 

@@ -2,7 +2,7 @@
 
 What is framed, what falls back and what an error looks like are told
 in C{docs/protocols/http.rst}; the framing itself is
-L{vaurien.protocols.http_framing}.
+L{vaurien.protocols.http.framing}.
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from vaurien.addresses import backend_authority
 from vaurien.interfaces import IProtocol
 from vaurien.option_values import convert
 from vaurien.protocols import Protocol
-from vaurien.protocols.http_framing import HttpFraming
-from vaurien.protocols.http_skim import SkimmingHttpFraming
+from vaurien.protocols.http.framing import HttpFraming
+from vaurien.protocols.http.skim import SkimmingHttpFraming
 
 #: The header block limits allowed: room for a request line, at most 1 GiB.
 MAX_HEADER_SIZES = range(64, (1 << 30) + 1)
