@@ -85,8 +85,11 @@ class FallBack:
         self._raw = {True: bytearray(), False: bytearray()}
         self._unhandled = {True: [], False: []}
         if connection.backend.transport is None:
+            if connection.ending.ending:  # the backend ended during the call
+                connection.close(connection.reset_at_end)
+                return
             connection.client.deliver(to_backend_now)
-            connection.want_call(True)
+            connection.want_call(True)  # opens the backend again
         else:
             connection.backend.transport.write(to_backend_now)
             if connection.client.ended:  # the client's end came while framing

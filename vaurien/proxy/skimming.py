@@ -82,12 +82,9 @@ class Skimmer:
             connection.try_lane()
 
     def lane_terms(self) -> tuple[Any, Any, Any]:
-        """What the lane shows each chunk to, both ways, and the slot."""
-        framing = self.connection.framing
-        followers = getattr(framing, "followers", None)
-        if followers is None:
-            return framing.skim_requests, framing.skim_replies, self.slot
-        return (*followers(), self.slot)
+        """What the lane shows each chunk to, both ways (the framing's
+        followers), and the slot."""
+        return (*self.connection.framing.followers(), self.slot)
 
     def stop(self, reason: str) -> None:
         """Framing stops while skimming: every byte is passed on already,

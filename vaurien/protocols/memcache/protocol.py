@@ -8,7 +8,7 @@ L{vaurien.protocols.memcache.skim}.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from zope.interface import implementer
 
@@ -56,6 +56,10 @@ class MemcacheFraming(PairedFraming):
         if self._request_skimmer.failure is not None:
             raise self._request_skimmer.failure
         self._reply_skimmer.skim(data)
+
+    def followers(self) -> tuple[Callable[[bytes], int], Callable[[bytes], None]]:
+        """The lane follows with the two skimming methods themselves."""
+        return self.skim_requests, self.skim_replies
 
 
 @Protocol.register
