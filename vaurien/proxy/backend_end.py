@@ -62,7 +62,7 @@ class BackendEnd:
         self._half = half
         connection.flush()
         connection.run_calls()
-        connection.fall_back.switch_when_idle()
+        connection.switch_when_idle()
 
     def _take_last_replies(self, cut_short: bool) -> None:
         """The replies the end of the backend's stream completes (an HTTP

@@ -38,6 +38,7 @@ class HandlerSlot:
     @ivar holds_connection: the handler keeps connections open on purpose;
         the idle timeout leaves them alone.
     @ivar targets: the framed requests it applies to.
+    @ivar every_request: it applies to every request (no targets given).
     """
 
     percent: int
@@ -47,6 +48,7 @@ class HandlerSlot:
     passthrough: bool
     holds_connection: bool
     targets: Targets = Targets()
+    every_request: bool = True
 
     def call(self, client: Any, backend: Any, to_backend: bool, proxy: Any) -> Any:
         """Run the handler once, for C{proxy} (its reactor and threads).

@@ -32,6 +32,7 @@ class Connection:
     """One client connection and its backend.
 
     @ivar mode: the machine's mode (L{vaurien.proxy.machine}).
+    @ivar closed: the mode is C{closed}.
     @ivar slot: the handler slot serving this connection (tcp).
     @ivar active: bytes moved since the last idle check.
     @ivar spliced: the splice link, once spliced.
@@ -44,6 +45,7 @@ class Connection:
     def __init__(self, proxy: Any, client_transport: Any):
         self.proxy = proxy
         self.mode = CONNECTING
+        self.closed = False
         self.machine = ConnectionMachine(self)
         self.client = TransportSocket(proxy.reactor, lambda: self.consumed(True))
         self.backend = TransportSocket(proxy.reactor, lambda: self.consumed(False))
@@ -66,10 +68,7 @@ class Connection:
     def enter(self, mode: str) -> None:
         """The machine's output: the connection is now in C{mode}."""
         self.mode = mode
-
-    @property
-    def closed(self) -> bool:
-        return self.mode is CLOSED
+        self.closed = mode is CLOSED
 
     @property
     def in_lane(self) -> bool:
@@ -262,7 +261,7 @@ class Connection:
         self.active = True
         source = self.client if to_backend else self.backend
         gate = self.gate(to_backend)
-        if gate is not None and source.buffered <= self.proxy.settings.max_buffer:
+        if gate is not None and gate.paused and source.buffered <= self.proxy.settings.max_buffer:
             gate.resume("buffer-full")
 
     def close_if_both_ended(self) -> None:
@@ -283,7 +282,7 @@ class Connection:
             if to_backend and self.backend.transport is None:
                 if self.client.ended and not self.client.buffered:
                     self.close()
-                elif not self.opener.connecting:
+                elif self.opener.connecting is None:
                     self.opener.connect()
                 return
             self.pending.pop(0)

@@ -76,6 +76,7 @@ class Exchanges:
         self.last_replied: Call | None = None
         self.last_call: Call | None = None
         self._queued = 0  # bytes of the frames waiting in the two queues
+        self._paused = False  # it paused both sides for them
 
     def has_work(self) -> bool:
         return bool(self.requests or self.replies)
@@ -91,6 +92,7 @@ class Exchanges:
         self._queued += len(work.frame.data)
         connection = self.connection
         if self._queued > connection.proxy.settings.max_buffer:
+            self._paused = True
             connection.client_gate.pause("buffer-full")
             if connection.backend_gate is not None:
                 connection.backend_gate.pause("buffer-full")
@@ -98,7 +100,7 @@ class Exchanges:
     def dequeue(self, work: Work) -> None:
         """C{work} left its queue: read again once under C{max_buffer}."""
         self._queued -= len(work.frame.data)
-        if self._queued <= self.connection.proxy.settings.max_buffer:
+        if self._paused and self._queued <= self.connection.proxy.settings.max_buffer:
             self._resume()
 
     def drop_requests(self) -> None:
@@ -127,6 +129,7 @@ class Exchanges:
         return owed
 
     def _resume(self) -> None:
+        self._paused = False
         connection = self.connection
         connection.client_gate.resume("buffer-full")
         if connection.backend_gate is not None:

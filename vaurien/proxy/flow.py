@@ -18,15 +18,13 @@ class PauseGate:
     def __init__(self, transport: Any):
         self.transport = transport
         self._reasons: list[str] = []  # few, and a list is smaller than a set
-
-    @property
-    def paused(self) -> bool:
-        """Whether any reason holds the transport's reading."""
-        return bool(self._reasons)
+        #: Whether any reason holds the transport's reading.
+        self.paused = False
 
     def pause(self, reason: str) -> None:
         """Stop reading for C{reason}."""
         if not self._reasons:
+            self.paused = True
             self.transport.pauseProducing()
         if reason not in self._reasons:
             self._reasons.append(reason)
@@ -36,6 +34,7 @@ class PauseGate:
         if reason in self._reasons:
             self._reasons.remove(reason)
             if not self._reasons:
+                self.paused = False
                 self.transport.resumeProducing()
 
     def producer_for_peer(self) -> "PeerFullProducer":

@@ -34,7 +34,7 @@ from vaurien.proxy.backend_end import BackendEnd
 from vaurien.proxy.connection import Connection
 from vaurien.proxy.exchanges import Call, Exchanges, Work
 from vaurien.proxy.fall_back import FallBack
-from vaurien.proxy.machine import SWITCHING, TUNNEL
+from vaurien.proxy.machine import SKIMMING, SWITCHING, TUNNEL
 from vaurien.proxy.skimming import Skimmer
 from vaurien.sending import send_now
 from vaurien.settings import handlers_label
@@ -111,12 +111,12 @@ class FramedConnection(Connection):
         if self.mode is TUNNEL:
             super().data_from(from_client, data)  # the backend is being opened again
             return
-        if from_client and self.opener.connecting:
+        if from_client and self.opener.connecting is not None:
             self.early += data  # framed (or skimmed) once the backend is there
             if len(self.early) > self.proxy.settings.max_buffer:
                 self.client_gate.pause("buffer-full")
             return
-        if self.skimmer.skimming():
+        if (self.mode is SKIMMING or self.proxy.quiet_slot is not None) and self.skimmer.skimming():
             self.skimmer.skim(from_client, data)
             return
         if self.mode is SWITCHING:
@@ -129,7 +129,7 @@ class FramedConnection(Connection):
                 frames = self.framing.feed_replies(data)
         except FramingError as e:
             self.fall_back.stop(str(e))
-            self.fall_back.switch_when_idle()
+            self.switch_when_idle()
             return
         if from_client:
             self.new_requests(frames)
@@ -143,7 +143,12 @@ class FramedConnection(Connection):
         if self.framing.pending > MAX_FRAME:
             self.fall_back.stop(f"a frame larger than {MAX_FRAME} bytes")
         self.run_calls()
-        self.fall_back.switch_when_idle()
+        self.switch_when_idle()
+
+    def switch_when_idle(self) -> None:
+        """Join as tcp if framing stopped and no call runs."""
+        if self.mode is SWITCHING:
+            self.fall_back.switch_when_idle()
 
     def end_from(self, from_client: bool, transport: Any) -> None:
         if self.mode is TUNNEL:
@@ -257,7 +262,7 @@ class FramedConnection(Connection):
                     break  # the backend is gone for good, or going
                 if ending.unavailable:
                     ending.answer_unavailable()
-                elif not self.opener.connecting:
+                elif self.opener.connecting is None:
                     self.opener.connect()
                 return
             queue.popleft()
@@ -299,7 +304,7 @@ class FramedConnection(Connection):
             call.answer += work.frame.data
             call.complete = True
         self.flush()
-        self.fall_back.switch_when_idle()
+        self.switch_when_idle()
         return True
 
     def route_writes(self, work: Work) -> None:
@@ -362,7 +367,7 @@ class FramedConnection(Connection):
         self.flush()
         if to_backend and call.request.tunnel:
             self.fall_back.stop(f"{call.request.command!r} makes it a tunnel")
-        self.fall_back.switch_when_idle()
+        self.switch_when_idle()
 
     def close_if_done(self) -> None:
         exchanges = self.exchanges
@@ -379,7 +384,7 @@ class FramedConnection(Connection):
             # The client ended inside a request, which will never be
             # whole: its bytes pass on as tcp, then the end of stream.
             self.fall_back.stop("the client ended inside a request")
-            self.fall_back.switch_when_idle()
+            self.switch_when_idle()
             return
         if self.backend.transport is None:
             self.close()  # no backend to wait for: nothing more will come

@@ -14,39 +14,35 @@ class BackendOpener:
     """Opens the backend side of one connection (again, where a backend
     connection was dropped and the client stayed).
 
-    @ivar connecting: a connect is under way.
+    @ivar connecting: the connect under way, else C{None}.
     """
 
-    __slots__ = ("connection", "_connecting")
+    __slots__ = ("connection", "connecting")
     log = Logger()
 
     def __init__(self, connection: Any):
         self.connection = connection
-        self._connecting: Deferred | None = None
-
-    @property
-    def connecting(self) -> bool:
-        return self._connecting is not None
+        self.connecting: Deferred | None = None
 
     def connect(self) -> None:
         """Ask the proxy for a backend connection; the connection hears of
         it through C{backend_connected}, or C{backend_unreachable}."""
         connecting = self.connection.proxy.connect_backend(self.connection)
         if not connecting.called:  # a kept connection is attached at once
-            self._connecting = connecting
+            self.connecting = connecting
         connecting.addErrback(self._failed)
 
     def done(self) -> None:
         """The connect succeeded."""
-        self._connecting = None
+        self.connecting = None
 
     def cancel(self) -> None:
         """The client left: stop connecting."""
-        if self._connecting is not None:
-            self._connecting.cancel()
+        if self.connecting is not None:
+            self.connecting.cancel()
 
     def _failed(self, failure: Failure) -> None:
-        self._connecting = None
+        self.connecting = None
         connection = self.connection
         if connection.closed:
             return

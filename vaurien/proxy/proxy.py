@@ -101,7 +101,7 @@ class Proxy:
         )
         only = self._choice.entries
         self.quiet_slot = (
-            only[0] if len(only) == 1 and only[0].passthrough and only[0].targets == Targets()
+            only[0] if len(only) == 1 and only[0].passthrough and only[0].every_request
             else None
         )
 
@@ -120,6 +120,7 @@ class Proxy:
             passthrough=bool(getattr(handler, "passthrough", False)),
             holds_connection=bool(getattr(handler, "holds_connection", False)),
             targets=entry.targets,
+            every_request=entry.targets == Targets(),
         )
 
     def choose(self) -> HandlerSlot:
@@ -133,7 +134,7 @@ class Proxy:
         request no fault may touch, or that the chosen handler does not
         target."""
         slot = self._choice.choose() if request.faultable else self.dummy_slot
-        if not slot.targets.matches(request):
+        if not (slot.every_request or slot.targets.matches(request)):
             slot = self.dummy_slot
         self.calls[slot.name] += 1
         return slot
