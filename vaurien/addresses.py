@@ -99,20 +99,3 @@ def _check(parse, description: str, said: str, what: str) -> None:
             f"{said}: not a usable {what}"
             f" ({description!r}: {type(e).__name__}: {e}); expected {_ALLOWED}."
         ) from None
-
-
-def backend_authority(description: str) -> str | None:
-    """The C{host:port} of a TCP backend endpoint string (what an HTTP
-    Host header names), or C{None} for other kinds of endpoints.
-    """
-    kind, _, rest = description.partition(":")
-    if kind not in ("tcp", "tcp6", "ssl", "tls"):
-        return None
-    fields = dict(
-        part.split("=", 1) for part in re.split(r"(?<!\\):", rest) if "=" in part
-    )
-    host, port = fields.get("host"), fields.get("port")
-    if not host or not port:
-        return None
-    host = host.replace("\\:", ":").replace("\\=", "=").replace("\\\\", "\\")
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -16,7 +16,7 @@ from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from vaurien.addresses import backend_authority
+from vaurien.endpoints import backend_authority
 from vaurien.demo import DemoService
 from vaurien.interfaces import IProxyControl
 from vaurien.listening import listening_endpoint
