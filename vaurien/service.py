@@ -19,10 +19,10 @@ from zope.interface import implementer
 from vaurien.endpoints import backend_authority
 from vaurien.demo import DemoService
 from vaurien.interfaces import IProxyControl
-from vaurien.listening import listening_endpoint
-from vaurien.option_values import defaults
+from vaurien.config.addresses import listening_endpoint
+from vaurien.config.values import defaults
 from vaurien.proxy import ProxyFactory
-from vaurien.settings import ProxySettings, Settings, handlers_label
+from vaurien.config.settings import ProxySettings, Settings, handlers_label
 from vaurien.statsd import StatsdService
 
 #: Gives each proxy's name and control surface, once the proxies started.

@@ -12,14 +12,14 @@ from typing import Any, Mapping
 
 from zope.interface import implementer
 
-from vaurien.addresses import backend_endpoint
+from vaurien.config.addresses import backend_endpoint
 from vaurien.errors import ConfigError
 from vaurien.handlers import Handler
-from vaurien.ini_file import SourcedValue
+from vaurien.config.ini import SourcedValue
 from vaurien.interfaces import IProxyControl
-from vaurien.option_values import defaults, option_value
-from vaurien.plugin_config import TARGET_KEYS, ConfiguredPlugin, configure_plugins, handler_entries
-from vaurien.settings import Targets
+from vaurien.config.values import defaults, option_value
+from vaurien.config.plugins import TARGET_KEYS, ConfiguredPlugin, configure_plugins, handler_entries
+from vaurien.config.settings import Targets
 
 
 def describe(entries: Any) -> str:

@@ -15,12 +15,12 @@ from typing import Any, Mapping
 from attrs import field, frozen
 from twisted.logger import Logger
 
+from vaurien.config.ini import SourcedValue
+from vaurien.config.settings import HandlerEntry, Targets
+from vaurien.config.values import defaults, option_value
 from vaurien.errors import ConfigError, PluginError
 from vaurien.handlers import Handler
-from vaurien.ini_file import SourcedValue
-from vaurien.option_values import defaults, option_value
 from vaurien.registry import PluginRegistry
-from vaurien.settings import HandlerEntry, Targets
 
 _log = Logger()
 

@@ -1,6 +1,5 @@
-"""Turning option values from INI files, the command line or JSON into
-the type a plugin's C{options} declares.
-"""
+"""A plugin option's value, checked against what the plugin's C{options}
+declares: its type, its allowed values, its default."""
 from __future__ import annotations
 
 import math

@@ -1,6 +1,6 @@
-"""The INI file and the command line, read into one L{Settings}.
+"""The command line of C{vaurien} and C{twistd vaurien}: one
+L{VaurienOptions}, whose C{settings} hold the L{Settings} once parsed.
 
-One L{VaurienOptions} serves the C{vaurien} command and C{twistd vaurien}.
 C{[vaurien] foo_bar = ...} in the file is C{--foo-bar ...} on the command
 line, and the command line wins. Every handler and protocol option is an
 option too: C{--handler-NAME-OPTION} (alias C{--behavior-NAME-OPTION}) and
@@ -9,24 +9,23 @@ C{--protocol-NAME-OPTION}, generated from the plugins' C{options}.
 from __future__ import annotations
 
 import sys
-from typing import Mapping
 
 from attrs import frozen
 from twisted.python import usage
 
 import vaurien
-from vaurien.core_settings import CORE_SETTINGS, checked_value, named_settings, setting_value
-from vaurien.errors import ConfigError, VaurienError
+from vaurien.config.build import build_settings
+from vaurien.config.core import CORE_SETTINGS
+from vaurien.config.help import help_text
+from vaurien.config.ini import SourcedValue
+from vaurien.config.plugins import TARGET_KEYS
+from vaurien.config.values import allowed_values
+from vaurien.errors import VaurienError
 from vaurien.handlers import Handler
-from vaurien.help_text import help_text
-from vaurien.ini_file import IniFile, SourcedValue, read_ini
-from vaurien.option_values import allowed_values
-from vaurien.plugin_config import TARGET_KEYS, configure_plugins
 from vaurien.protocols import Protocol
-from vaurien.proxy_config import is_demo, proxy_settings
 from vaurien.registry import PluginRegistry
-from vaurien.settings import Settings, StatsdSettings
 from vaurien.twistd_run import one_line_start_errors, refuse
+
 
 @frozen
 class _PluginOption:
@@ -150,75 +149,6 @@ class VaurienOptions(usage.Options):
             raise usage.UsageError(str(e)) from None
 
 
-def build_settings(
-    command_line: Mapping[str, SourcedValue],
-    plugin_command_line: Mapping[str, Mapping[str, Mapping[str, SourcedValue]]],
-    config_path: str | None,
-) -> Settings:
-    """Merge the INI file and the command line into checked L{Settings}.
-
-    @param command_line: core setting name (C{stay_connected}) to the value
-        given on the command line.
-    @param plugin_command_line: C{"handler"} or C{"protocol"}, to plugin
-        name, to option name, to the value given on the command line.
-    @param config_path: the INI file, or C{None}.
-    @raise ConfigError: naming the key, the value and what is allowed.
-    """
-    ini = read_ini(config_path) if config_path else IniFile()
-    given = {**named_settings(ini.vaurien, CORE_SETTINGS, "[vaurien]"), **command_line}
-
-    handlers = configure_plugins(
-        Handler, _merged(ini.handlers, plugin_command_line.get("handler", {}))
-    )
-    protocols = configure_plugins(
-        Protocol, _merged(ini.protocols, plugin_command_line.get("protocol", {}))
-    )
-    demo = is_demo(given, ini.proxies)
-    workers = setting_value(given, "workers")
-    if workers > 1 and demo:
-        raise ConfigError(
-            f"--workers {workers}: several workers need a backend (--backend HOST:PORT):"
-            " the demo's backend lives inside one process, on a port of its own,"
-            " and its proxy does not share its port with other processes."
-        )
-    return Settings(
-        proxies=proxy_settings(given, ini.proxies, handlers, protocols, demo),
-        log_level=setting_value(given, "log_level"),
-        log_output=setting_value(given, "log_output"),
-        demo=demo,
-        http=setting_value(given, "http"),
-        http_host=setting_value(given, "http_host"),
-        http_port=setting_value(given, "http_port"),
-        http_token=setting_value(given, "http_token") or None,
-        statsd=statsd_settings(ini.statsd),
-        workers=workers,
-    )
-
-
-#: The keys of C{[statsd]}: type, minimum, maximum.
-_STATSD_KEYS = {
-    "enabled": (bool, None, None),
-    "host": (str, None, None),
-    "port": (int, 1, 65535),
-    "prefix": (str, None, None),
-    "sample_rate": (float, 0, 1),
-}
-
-
-def statsd_settings(section: Mapping[str, SourcedValue]) -> StatsdSettings:
-    """Read the C{[statsd]} section (the original's keys).
-
-    @raise ConfigError: for an unknown key or a wrong value, naming it.
-    """
-    values = {}
-    for name, given in named_settings(section, _STATSD_KEYS, "[statsd]").items():
-        type_, minimum, maximum = _STATSD_KEYS[name]
-        values[name] = checked_value(given, type_, minimum, maximum)
-        if name == "sample_rate" and values[name] == 0:
-            raise ConfigError(f"{given.said()}: must be more than 0 (1: every count is sent).")
-    return StatsdSettings(**values)
-
-
 def _plugin_options() -> dict[str, _PluginOption]:
     """Every C{--handler-NAME-OPTION} and C{--protocol-NAME-OPTION}."""
     generated = {}
@@ -248,13 +178,3 @@ def _canonical_option(argument: str) -> str:
     if argument.startswith("--no-behavior-"):
         return "--no-handler-" + argument[len("--no-behavior-"):]
     return argument
-
-
-def _merged(
-    file_sections: Mapping[str, Mapping[str, SourcedValue]],
-    command_line: Mapping[str, Mapping[str, SourcedValue]],
-) -> dict[str, dict[str, SourcedValue]]:
-    sections = {name: dict(section) for name, section in file_sections.items()}
-    for name, options in command_line.items():
-        sections.setdefault(name, {}).update(options)
-    return sections
