@@ -1,12 +1,14 @@
 """Configuration: the command line and the INI file, read and checked into
-frozen settings (L{Settings}, one L{ProxySettings} per proxy), and the
-proxies' listening endpoints.
+frozen settings (L{Settings}, one L{ProxySettings} per proxy); the changes
+the control API asks of a running proxy, read and checked the same way;
+and the proxies' listening endpoints.
 
 These names are the package's whole public surface; its modules are its
 own business.
 """
-from vaurien.config.addresses import listening_endpoint
+from vaurien.config.addresses import backend_endpoint, listening_endpoint
 from vaurien.config.options import VaurienOptions
+from vaurien.config.plugins import handler_choice
 from vaurien.config.settings import (
     HandlerEntry,
     ProxySettings,
@@ -23,6 +25,8 @@ __all__ = [
     "StatsdSettings",
     "Targets",
     "VaurienOptions",
+    "backend_endpoint",
+    "handler_choice",
     "handlers_label",
     "listening_endpoint",
 ]
