@@ -9,6 +9,7 @@ C{--protocol-NAME-OPTION}, generated from the plugins' C{options}.
 from __future__ import annotations
 
 import sys
+from typing import Mapping
 
 from attrs import frozen
 from twisted.python import usage
@@ -43,57 +44,30 @@ class _PluginOption:
 class VaurienOptions(usage.Options):
     """The options of C{vaurien} and C{twistd vaurien}.
 
+    usage.Options reads the options from class attributes, and the
+    plugins' options are those of the plugins registered when the options
+    are made: so each C{VaurienOptions()} is made of a subclass whose
+    C{optFlags} and C{optParameters} add them (L{_with_plugin_options}).
     After L{parseOptions}, C{self.settings} holds the L{Settings}.
+
+    @ivar plugin_options: every C{--handler-NAME-OPTION} and
+        C{--protocol-NAME-OPTION} by name (C{None} on this class itself).
     """
 
-    longdesc = (
-        "Vaurien, a chaos TCP proxy. Each --handler-NAME-OPTION is also"
-        " --behavior-NAME-OPTION. Settings can come from an INI file"
-        " (--config): [vaurien] foo_bar = ... is --foo-bar ...; [handler:NAME]"
-        " and [protocol:NAME] hold plugin options; the command line wins."
-        " [proxy:NAME] sections (proxy, backend, protocol, handler, timeout, ...)"
-        " each run a proxy, the proxy settings of [vaurien] and the command line"
-        " being their defaults; [statsd] (enabled, host, port, prefix,"
-        " sample_rate) sends the counters over UDP."
-    )
     optParameters = [["config", "c", None, "INI file to read settings from."]] + [
         [s.option, None, None, s.doc if s.default is None else f"{s.doc} Default: {s.default}."]
         for s in CORE_SETTINGS.values()
-        if s.type is not bool
+        if s.type is not bool and s.name != "handler"  # --handler: opt_handler
     ]
     optFlags = [[s.option, None, s.doc] for s in CORE_SETTINGS.values() if s.type is bool]
+    plugin_options: Mapping[str, _PluginOption] | None = None
 
-    def __init__(self) -> None:
+    def __new__(cls) -> VaurienOptions:
         """
         @raise usage.UsageError: when a plugin's entry point cannot be used.
         """
-        try:
-            self._plugin_options = _plugin_options()
-        except VaurienError as e:
-            raise usage.UsageError(str(e)) from None
-        super().__init__()
-
-    # usage.Options gathers options from class attributes; the plugin
-    # options depend on the plugins registered when the options are made,
-    # so they are added to what it gathered.
-    def _gather_flags(self):
-        longs, shorts, docs, values, synonyms, dispatch = super()._gather_flags()
-        for name, spec in self._plugin_options.items():
-            if spec.type is bool:
-                longs.append(name)
-                docs[name], values[name], synonyms[name] = spec.doc, 0, name
-                dispatch[name] = self._generic_flag
-        return longs, shorts, docs, values, synonyms, dispatch
-
-    def _gather_parameters(self):
-        longs, shorts, docs, values, synonyms, dispatch = super()._gather_parameters()
-        dispatch["handler"] = self._add_handler
-        for name, spec in self._plugin_options.items():
-            if spec.type is not bool:
-                longs.append(name + "=")
-                docs[name], values[name], synonyms[name] = spec.doc, None, name
-                dispatch[name] = usage.CoerceParameter(self, str)
-        return longs, shorts, docs, values, synonyms, dispatch
+        made = cls if cls.plugin_options is not None else _with_plugin_options(cls)
+        return super().__new__(made)
 
     def getUsage(self, width: int | None = None) -> str:
         """The help, grouped: core options, each plugin's, targeting once."""
@@ -108,10 +82,11 @@ class VaurienOptions(usage.Options):
         print(vaurien.__version__)
         sys.exit(0)
 
-    def _add_handler(self, name: str, value: str) -> None:
-        """A repeated C{--handler} adds its shares to those given before."""
-        given = self.opts.get("handler")
-        self.opts["handler"] = f"{given},{value}" if given else value
+    def opt_handler(self, value: str) -> None:
+        """Handler shares; a repeated C{--handler} adds its shares to those
+        given before."""
+        given = self.get("handler")
+        self["handler"] = f"{given},{value}" if given else value
 
     def parseOptions(self, options: list[str] | None = None) -> None:
         """Parse, spelling the original's C{--behavior...} as C{--handler...};
@@ -135,10 +110,10 @@ class VaurienOptions(usage.Options):
         core = {
             name: SourcedValue(True if s.type is bool else self[s.option], f"--{s.option}")
             for name, s in CORE_SETTINGS.items()
-            if self[s.option]
+            if self.get(s.option)
         }
         plugins: dict[str, dict[str, dict[str, SourcedValue]]] = {"handler": {}, "protocol": {}}
-        for name, spec in self._plugin_options.items():
+        for name, spec in self.plugin_options.items():
             if self[name]:
                 value = (not spec.negated) if spec.type is bool else self[name]
                 section = plugins[spec.kind].setdefault(spec.plugin, {})
@@ -147,6 +122,26 @@ class VaurienOptions(usage.Options):
             self.settings = build_settings(core, plugins, self["config"])
         except VaurienError as e:
             raise usage.UsageError(str(e)) from None
+
+
+def _with_plugin_options(base: type[VaurienOptions]) -> type[VaurienOptions]:
+    """A subclass of C{base} with the options of every plugin registered
+    now, as C{optFlags} (booleans) and C{optParameters}.
+
+    @raise usage.UsageError: when a plugin's entry point cannot be used.
+    """
+    try:
+        generated = _plugin_options()
+    except VaurienError as e:
+        raise usage.UsageError(str(e)) from None
+    return type(base.__name__, (base,), {
+        "__doc__": base.__doc__,
+        "plugin_options": generated,
+        "optFlags": [[name, None, spec.doc] for name, spec in generated.items()
+                     if spec.type is bool],
+        "optParameters": [[name, None, None, spec.doc] for name, spec in generated.items()
+                          if spec.type is not bool],
+    })
 
 
 def _plugin_options() -> dict[str, _PluginOption]:
