@@ -3,8 +3,7 @@ frozen settings (L{Settings}, one L{ProxySettings} per proxy); the changes
 the control API asks of a running proxy, read and checked the same way;
 and the proxies' listening endpoints.
 
-These names are the package's whole public surface; its modules are its
-own business.
+Code outside the package uses these names, not its modules.
 """
 from vaurien.config.addresses import backend_endpoint, listening_endpoint
 from vaurien.config.options import VaurienOptions
