@@ -142,6 +142,18 @@ class ReusePortEndpoint:
         return defer.succeed(port)
 
 
+class _ListenNoted:
+    """Stands in for the reactor to note where a TCP endpoint listens, as
+    its C{listen} tells C{listenTCP}: so no endpoint's private attributes
+    are read."""
+
+    port = 0
+    interface = ""
+
+    def listenTCP(self, port: int, factory: Any, backlog: int = 50, interface: str = "") -> None:
+        self.port, self.interface = port, interface
+
+
 def listening_endpoint(
     reactor: Any, description: str, backlog: int, reuse_port: bool
 ) -> IStreamServerEndpoint:
@@ -164,7 +176,9 @@ def listening_endpoint(
         )
     else:
         return endpoint
-    port, interface = endpoint._port, endpoint._interface
+    noted = _ListenNoted()
+    serverFromString(noted, description).listen(None)
+    port, interface = noted.port, noted.interface
     if reuse_port:
         return ReusePortEndpoint(reactor, family, port, interface, backlog)
     return type(endpoint)(reactor, port, backlog, interface)
