@@ -11,11 +11,11 @@ from twisted.internet.interfaces import IHalfCloseableProtocol, IPullProducer
 from twisted.internet.task import deferLater
 from zope.interface import implementer
 
+from vaurien.config import HandlerEntry, ProxySettings
+from vaurien.config.values import defaults
 from vaurien.handlers import Handler
-from vaurien.option_values import defaults
 from vaurien.protocols import Protocol
 from vaurien.proxy import ProxyFactory
-from vaurien.settings import HandlerEntry, ProxySettings
 
 #: Longest wait for socket I/O before a test fails (seconds, real time).
 WAIT = 5.0

@@ -8,13 +8,12 @@ import textwrap
 from twisted.python import usage
 from twisted.trial.unittest import TestCase
 
-from vaurien.config import VaurienOptions
-from vaurien.proxy_config import DEMO_HANDLERS
+from vaurien.config import Settings, VaurienOptions
+from vaurien.config.proxies import DEMO_HANDLERS
 from vaurien.handlers import Handler
 from vaurien.handlers.delay import Delay
 from vaurien.handlers.dummy import Dummy
 from vaurien.protocols.tcp import TCP
-from vaurien.settings import Settings
 
 BACKEND = ["--backend", "127.0.0.1:9"]
 

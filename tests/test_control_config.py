@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.test_config import BACKEND, ConfigTestCase, parse
-from vaurien.settings import StatsdSettings
+from vaurien.config import StatsdSettings
 
 
 class HttpSettingsTests(ConfigTestCase):

@@ -62,14 +62,10 @@ class DocsBuildTests(TestCase):
     def test_reference_is_generated_from_the_code(self) -> None:
         """Every core setting, handler and protocol option appears in the
         generated pages, under its command-line and INI spellings."""
+        from vaurien.config.core import CORE_SETTINGS as settings
+        from vaurien.config.plugins import TARGET_KEYS
         from vaurien.handlers import Handler
-        from vaurien.plugin_config import TARGET_KEYS
         from vaurien.protocols import Protocol
-
-        try:
-            from vaurien.core_settings import CORE_SETTINGS as settings
-        except ImportError:
-            from vaurien.config import _SETTINGS as settings
 
         status, warnings, out = self.build("html")
         self.assertEqual(status, 0, f"the docs build failed:\n{warnings}")

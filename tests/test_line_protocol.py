@@ -20,13 +20,12 @@ from zope.interface.verify import verifyClass, verifyObject
 
 from tests.line_protocol import LineFramer, LineProtocol
 from tests.proxying import Collector, connect, listen, proxy_settings, start_proxy
-from vaurien.config import VaurienOptions
+from vaurien.config import HandlerEntry, Targets, VaurienOptions
+from vaurien.config.values import defaults
 from vaurien.handlers import Handler
 from vaurien.interfaces import IFraming, IProtocol
-from vaurien.option_values import defaults
 from vaurien.protocols import Protocol
 from vaurien.protocols.framing import FramingError
-from vaurien.settings import HandlerEntry, Targets
 
 DOTTED = "tests.line_protocol.LineProtocol"
 

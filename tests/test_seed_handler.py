@@ -16,8 +16,8 @@ from twisted.trial.unittest import TestCase
 
 from tests.proxying import listen, proxy_settings, read_reply, start_proxy
 from tests.servers import start_memcached, start_redis
+from vaurien.config import Targets
 from vaurien.handlers.base import NonBlockingHandler
-from vaurien.settings import Targets
 
 SEED = "100:tests.seed_example.Dummy"
 

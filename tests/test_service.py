@@ -14,7 +14,7 @@ from twisted.web.client import Agent, readBody
 
 from tests.proxying import Collector, connect, echo_backend, entries, proxy_settings
 from tests.servers import free_port
-from vaurien.settings import Settings, StatsdSettings
+from vaurien.config import Settings, StatsdSettings
 from vaurien.service import ControlApiService, makeService
 from vaurien.statsd import StatsdService
 

@@ -11,8 +11,8 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import TestCase
 
 from tests.proxying import proxy_settings
+from vaurien.config import StatsdSettings
 from vaurien.proxy import Proxy
-from vaurien.settings import StatsdSettings
 from vaurien.statsd import StatsdService, metric_values
 
 

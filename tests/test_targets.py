@@ -4,9 +4,8 @@ import re
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.python import usage
 
-from vaurien.config import VaurienOptions
+from vaurien.config import Targets, VaurienOptions
 from vaurien.protocols.framing import Frame
-from vaurien.settings import Targets
 
 
 def parse(*argv: str):

@@ -34,7 +34,7 @@ from tests.proxying import listen, proxy_settings, start_proxy
 from tests.resp_conversations import resp_conversations
 from tests.scripted_peers import GET, ScriptedServer, pipelined_answers, run
 from tests.test_http_proxy import backend_site
-from vaurien.settings import ProxySettings, Targets
+from vaurien.config import ProxySettings, Targets
 
 #: A command, method or path no generated request has.
 NOWHERE = Targets(commands=frozenset({b"NO-SUCH-COMMAND"}))

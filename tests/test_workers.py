@@ -24,11 +24,11 @@ from tests.proxying import Collector, PayloadSender, connect, echo_backend, list
 from tests.servers import free_port
 from tests.test_worker_channel import answer, command_line
 from vaurien.client import Client, ControlAPIError
-from vaurien.config import VaurienOptions
+from vaurien.config import VaurienOptions, listening_endpoint
+from vaurien.config.addresses import ReusePortEndpoint
 from vaurien.control.channel import ANSWER_WITHIN, STATS, WorkerError, behavior_command
 from vaurien.demo import demo_site
 from vaurien.errors import ConfigError
-from vaurien.listening import ReusePortEndpoint, listening_endpoint
 from vaurien.workers import ANSWERS_FD, COMMANDS_FD, STOP_WITHIN, WORKER_MARK, WorkerProcesses
 
 

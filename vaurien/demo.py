@@ -21,8 +21,8 @@ from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Site
 
+from vaurien.config import ProxySettings
 from vaurien.proxy import Proxy, ProxyFactory
-from vaurien.settings import ProxySettings
 
 #: Seconds C{/slow} takes to answer.
 SLOW_SECONDS = 2.0

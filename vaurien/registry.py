@@ -1,8 +1,10 @@
 """Finding plugins (handlers, protocols) by name, dotted path or entry point.
 
 A L{PluginRegistry} holds the classes registered under one interface;
-registration checks each class with C{verifyClass} so that a broken
-plugin is refused at start with a message for a person.
+registration checks each class with C{verifyClass} (and the shape of its
+C{options}) so that a broken plugin is refused at start with a message for
+a person. L{convert} reads a value as the type an option declares, for the
+plugins' own C{option()} and for the configuration alike.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import importlib
 import os
 import sys
 from importlib.metadata import entry_points
+from typing import Any
 
 from zope.interface import Interface
 from zope.interface.exceptions import Invalid
@@ -205,3 +208,35 @@ def _check_options(cls: type, where: str, kind: str) -> None:
                 f"{where} is not a valid {kind}: option {option!r} must be"
                 " (description, type, default[, choices])"
             )
+
+
+_TRUE = frozenset(("1", "true", "yes", "on", "y"))
+_FALSE = frozenset(("0", "false", "no", "off", "n", ""))
+
+
+def convert(value: Any, type_: type) -> Any:
+    """Return C{value} as C{type_}.
+
+    Strings are parsed (C{"true"}/C{"false"} and friends for booleans);
+    values already of the right type pass as they are.
+
+    @raise ValueError: with a short reason when the value does not fit.
+    """
+    if type_ is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise ValueError(f"expected true or false, got {value!r}")
+    if isinstance(value, type_) and not isinstance(value, bool):
+        return value
+    if type_ is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and type_ in (int, float):
+        try:
+            return type_(value.strip())
+        except ValueError:
+            raise ValueError(f"expected {type_.__name__}, got {value!r}") from None
+    if type_ is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError(f"expected {type_.__name__}, got {value!r}")

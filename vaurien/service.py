@@ -16,13 +16,11 @@ from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from vaurien.addresses import backend_authority
+from vaurien.config import ProxySettings, Settings, handlers_label, listening_endpoint
 from vaurien.demo import DemoService
+from vaurien.endpoints import backend_authority
 from vaurien.interfaces import IProxyControl
-from vaurien.listening import listening_endpoint
-from vaurien.option_values import defaults
 from vaurien.proxy import ProxyFactory
-from vaurien.settings import ProxySettings, Settings, handlers_label
 from vaurien.statsd import StatsdService
 
 #: Gives each proxy's name and control surface, once the proxies started.
@@ -125,9 +123,10 @@ def start_line(proxy: ProxySettings, address: Any) -> str:
     else:
         listening = os.fsdecode(address.name) if isinstance(address, UNIXAddress) else str(address)
     backend = backend_authority(proxy.backend) or proxy.backend
-    usual = defaults(proxy.protocol_class)
+    declared = proxy.protocol_class.options
     options = ",".join(
-        f"{k}={v}" for k, v in proxy.protocol_options.items() if usual.get(k, v) != v
+        f"{k}={v}" for k, v in proxy.protocol_options.items()
+        if k in declared and declared[k][2] != v
     )
     protocol = proxy.protocol_class.name + (f"({options})" if options else "")
     line = (

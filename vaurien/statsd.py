@@ -22,8 +22,8 @@ from twisted.internet.protocol import DatagramProtocol
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
+from vaurien.config import StatsdSettings
 from vaurien.interfaces import IProxyControl
-from vaurien.settings import StatsdSettings
 
 #: Seconds between two sendings.
 INTERVAL = 1.0

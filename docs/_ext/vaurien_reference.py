@@ -3,7 +3,7 @@
 Directives:
 
 C{.. vaurien-options::}
-    Every core setting of L{vaurien.config} (its C{_SETTINGS} table): the
+    Every core setting (C{CORE_SETTINGS} of L{vaurien.config.core}): the
     command-line option, the C{[vaurien]} key, type, default, description.
 C{.. vaurien-handlers::}
     Every registered handler: docstring, options, and the targeting keys.
@@ -156,15 +156,11 @@ def _section_holder(document: Any) -> Any:
 
 
 def core_settings() -> tuple[Any, dict, dict, tuple]:
-    """The core settings table, wherever the code keeps it: the module
-    (to depend on), name to setting, alias to name, and the names a
-    C{[proxy:NAME]} section may hold (empty when there are none)."""
-    try:
-        from vaurien import core_settings as module
-    except ImportError:
-        from vaurien import config as module
+    """The core settings table: the module (to depend on), name to
+    setting, alias to name, and the names a C{[proxy:NAME]} section may
+    hold."""
+    from vaurien.config import core as module
 
-        return module, module._SETTINGS, module._ALIASES, ()
     return module, module.CORE_SETTINGS, module.ALIASES, module.PROXY_SETTINGS
 
 
@@ -273,7 +269,7 @@ class HandlersDirective(_Generated):
 
     def lines(self) -> list[str]:
         from vaurien.handlers import Handler
-        from vaurien.plugin_config import TARGET_KEYS
+        from vaurien.config.plugins import TARGET_KEYS
         from vaurien.proxy.calls import runs_in_thread
 
         def extra(name: str, cls: type) -> list[str]:
@@ -285,7 +281,7 @@ class HandlersDirective(_Generated):
             return [f"Runs {where}.", ""]
 
         lines = _plugin_lines(Handler, self, extra)
-        self.depend_on(sys.modules["vaurien.plugin_config"])
+        self.depend_on(sys.modules["vaurien.config.plugins"])
         lines += [".. _handler-targeting-keys:", ""]
         lines += title("Targeting keys", "-")
         lines += [

@@ -7,7 +7,7 @@ from typing import Any
 from zope.interface import implementer
 
 from vaurien.interfaces import IHandler
-from vaurien.option_values import convert
+from vaurien.registry import convert
 
 #: Most bytes a built-in handler takes from a side in one C{recv}.
 READ_SIZE = 1 << 20

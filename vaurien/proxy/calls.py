@@ -10,7 +10,7 @@ from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.failure import Failure
 
-from vaurien.settings import Targets
+from vaurien.config import Targets
 
 
 def runs_in_thread(handler: Any) -> bool:

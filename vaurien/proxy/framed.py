@@ -37,7 +37,7 @@ from vaurien.proxy.fall_back import FallBack
 from vaurien.proxy.machine import SKIMMING, SWITCHING, TUNNEL
 from vaurien.proxy.skimming import Skimmer
 from vaurien.sending import send_now
-from vaurien.settings import handlers_label
+from vaurien.config import handlers_label
 
 #: Most bytes held for one frame in progress: past it, framing stops and
 #: the rest of the connection passes as plain tcp.

@@ -12,14 +12,10 @@ from typing import Any, Mapping
 
 from zope.interface import implementer
 
-from vaurien.addresses import backend_endpoint
+from vaurien.config import backend_endpoint, handler_choice
 from vaurien.errors import ConfigError
 from vaurien.handlers import Handler
-from vaurien.ini_file import SourcedValue
 from vaurien.interfaces import IProxyControl
-from vaurien.option_values import defaults, option_value
-from vaurien.plugin_config import TARGET_KEYS, ConfiguredPlugin, configure_plugins, handler_entries
-from vaurien.settings import Targets
 
 
 def describe(entries: Any) -> str:
@@ -38,17 +34,14 @@ class LiveControl:
     def __init__(self, proxy: Any):
         self._proxy = proxy
         self._expiry: Any = None
-        self._configured = {
-            entry.name: ConfiguredPlugin(entry.handler_class, entry.options, entry.targets)
-            for entry in proxy.settings.handlers
-        }
+        self._configured = {entry.name for entry in proxy.settings.handlers}
 
     @property
     def name(self) -> str:
         return self._proxy.name
 
     def handler_names(self) -> list[str]:
-        return sorted(set(Handler.names()) | set(self._configured))
+        return sorted(set(Handler.names()) | self._configured)
 
     def behavior(self) -> str:
         return describe(self._proxy.handler_entries)
@@ -76,30 +69,10 @@ class LiveControl:
             )
         if ttl is not None and not (isinstance(ttl, (int, float)) and ttl > 0):
             raise ConfigError(f"ttl must be a positive number of seconds, not {ttl!r}")
-        plugins = {name: self._plugin(name, options.get(name, {})) for name in named}
-        if ":" not in str(spec):
-            spec = f"100:{spec}"
-        self._proxy.use_handlers(handler_entries(SourcedValue(spec, "name"), plugins))
+        self._proxy.use_handlers(handler_choice(spec, options, self._proxy.settings.handlers))
         self._cancel_expiry()
         if ttl is not None:
             self._expiry = self._proxy.clock.callLater(ttl, self.reset_behavior)
-
-    def _plugin(self, name: str, given: Mapping[str, Any]) -> ConfiguredPlugin:
-        """The handler C{name} as configured at start (else registered, with
-        its defaults), with the C{given} options and targets over it."""
-        base = self._configured.get(name)
-        if base is None:
-            base = ConfiguredPlugin(Handler.get(name), defaults(Handler.get(name)))
-        targets = {key: value for key, value in given.items() if key in TARGET_KEYS}
-        chosen = dict(base.options)
-        for key, value in given.items():
-            if key not in TARGET_KEYS:
-                try:
-                    chosen[key] = option_value(base.plugin_class, key, value)
-                except ValueError as e:
-                    raise ConfigError(f"{name}.{key} {value!r}: {e}.") from None
-        return ConfiguredPlugin(base.plugin_class, chosen,
-                                _targets(name, targets) if targets else base.targets)
 
     def reset_behavior(self) -> None:
         self._cancel_expiry()
@@ -129,13 +102,6 @@ class LiveControl:
             "fallbacks": proxy.fallbacks,
             "stuck_threads": proxy.stuck_threads,
         }
-
-
-def _targets(name: str, given: Mapping[str, Any]) -> Targets:
-    """C{commands}, C{methods} and C{paths} of handler C{name}, read as a
-    section's are."""
-    section = {key: SourcedValue(value, f"{name}.{key}") for key, value in given.items()}
-    return configure_plugins(Handler, {"dummy": section})["dummy"].targets
 
 
 def _shown_options(entry: Any) -> dict[str, Any]:

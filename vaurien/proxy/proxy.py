@@ -24,7 +24,7 @@ from vaurien.proxy.live import LiveControl
 from vaurien.proxy.splice import PipePool
 from vaurien.proxy.connection import Connection
 from vaurien.proxy.sides import BackendFactory, ClientSide
-from vaurien.settings import HandlerEntry, ProxySettings, Targets
+from vaurien.config import HandlerEntry, ProxySettings, Targets
 
 
 #: Most backend connections kept for reuse (tcp's C{reuse_socket}).

@@ -12,12 +12,12 @@ from typing import Any
 
 from zope.interface import implementer
 
-from vaurien.addresses import backend_authority
+from vaurien.endpoints import backend_authority
 from vaurien.interfaces import IProtocol
-from vaurien.option_values import convert
 from vaurien.protocols import Protocol
 from vaurien.protocols.http.framing import HttpFraming
 from vaurien.protocols.http.skim import SkimmingHttpFraming
+from vaurien.registry import convert
 
 #: The header block limits allowed: room for a request line, at most 1 GiB.
 MAX_HEADER_SIZES = range(64, (1 << 30) + 1)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
-from vaurien.addresses import backend_endpoint, listen_endpoint
-from vaurien.core_settings import CORE_SETTINGS, PROXY_SETTINGS, named_settings, setting_value
+from vaurien.config.addresses import backend_endpoint, listen_endpoint
+from vaurien.config.core import CORE_SETTINGS, PROXY_SETTINGS, named_settings, setting_value
+from vaurien.config.ini import SourcedValue
+from vaurien.config.plugins import ConfiguredPlugin, configured_plugin, handler_entries
+from vaurien.config.settings import ProxySettings
 from vaurien.errors import ConfigError
-from vaurien.ini_file import SourcedValue
-from vaurien.plugin_config import ConfiguredPlugin, configured_plugin, handler_entries
 from vaurien.protocols import Protocol
-from vaurien.settings import ProxySettings
 
 #: The handlers of the demo when the user chose none: faults one can see.
 DEMO_HANDLERS = "20:delay,20:error"

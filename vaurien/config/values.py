@@ -1,41 +1,11 @@
-"""Turning option values from INI files, the command line or JSON into
-the type a plugin's C{options} declares.
-"""
+"""A plugin option's value, checked against what the plugin's C{options}
+declares: its type, its allowed values, its default."""
 from __future__ import annotations
 
 import math
 from typing import Any, Collection
 
-_TRUE = frozenset(("1", "true", "yes", "on", "y"))
-_FALSE = frozenset(("0", "false", "no", "off", "n", ""))
-
-
-def convert(value: Any, type_: type) -> Any:
-    """Return C{value} as C{type_}.
-
-    Strings are parsed (C{"true"}/C{"false"} and friends for booleans);
-    values already of the right type pass as they are.
-
-    @raise ValueError: with a short reason when the value does not fit.
-    """
-    if type_ is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return value.strip().lower() in _TRUE
-        raise ValueError(f"expected true or false, got {value!r}")
-    if isinstance(value, type_) and not isinstance(value, bool):
-        return value
-    if type_ is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str) and type_ in (int, float):
-        try:
-            return type_(value.strip())
-        except ValueError:
-            raise ValueError(f"expected {type_.__name__}, got {value!r}") from None
-    if type_ is str and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    raise ValueError(f"expected {type_.__name__}, got {value!r}")
+from vaurien.registry import convert
 
 
 def option_value(plugin: type, option: str, value: Any) -> Any:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import textwrap
 from typing import Iterable
 
-from vaurien.core_settings import CORE_SETTINGS
-from vaurien.option_values import allowed_values
-from vaurien.plugin_config import TARGET_KEYS
+from vaurien.config.core import CORE_SETTINGS
+from vaurien.config.plugins import TARGET_KEYS
+from vaurien.config.values import allowed_values
 from vaurien.registry import PluginRegistry
 
 #: Room for an option and its argument, before its description.

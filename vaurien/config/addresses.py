@@ -5,12 +5,25 @@ took them, or any endpoint string (C{tcp:8000:interface=127.0.0.1},
 C{unix:/run/vaurien.sock}, C{ssl:...}, C{systemd:...}). Both are turned
 into endpoint strings here, once, and checked by building the endpoint,
 so that a wrong address is refused at start with a message for a person.
+
+L{listening_endpoint} then makes a proxy's listening endpoint from its
+endpoint string: the configured backlog on TCP, and C{SO_REUSEPORT} when
+several worker processes share one port (the kernel spreads the
+connections among them).
 """
 from __future__ import annotations
 
 import re
+import socket
+from typing import Any
 
-from twisted.internet.endpoints import clientFromString, serverFromString
+from twisted.internet import defer
+from twisted.internet.endpoints import (
+    TCP4ServerEndpoint, TCP6ServerEndpoint, clientFromString, serverFromString,
+)
+from twisted.internet.error import CannotListenError
+from twisted.internet.interfaces import IStreamServerEndpoint
+from zope.interface import implementer
 
 from vaurien.errors import ConfigError
 
@@ -101,18 +114,71 @@ def _check(parse, description: str, said: str, what: str) -> None:
         ) from None
 
 
-def backend_authority(description: str) -> str | None:
-    """The C{host:port} of a TCP backend endpoint string (what an HTTP
-    Host header names), or C{None} for other kinds of endpoints.
+@implementer(IStreamServerEndpoint)
+class ReusePortEndpoint:
+    """A TCP listening endpoint whose socket has C{SO_REUSEPORT} set."""
+
+    def __init__(self, reactor: Any, family: int, port: int, interface: str, backlog: int):
+        self._reactor = reactor
+        self._family = family
+        self._port = port
+        self._interface = interface
+        self._backlog = backlog
+
+    def listen(self, factory: Any) -> defer.Deferred:
+        """Bind, listen and hand the socket to the reactor."""
+        sock = socket.socket(self._family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((self._interface, self._port))
+            sock.listen(self._backlog)
+            sock.setblocking(False)
+            port = self._reactor.adoptStreamPort(sock.fileno(), self._family, factory)
+        except OSError as e:
+            return defer.fail(CannotListenError(self._interface, self._port, e))
+        finally:
+            sock.close()  # the reactor holds its own copy
+        return defer.succeed(port)
+
+
+class _ListenNoted:
+    """Stands in for the reactor to note where a TCP endpoint listens, as
+    its C{listen} tells C{listenTCP}: so no endpoint's private attributes
+    are read."""
+
+    port = 0
+    interface = ""
+
+    def listenTCP(self, port: int, factory: Any, backlog: int = 50, interface: str = "") -> None:
+        self.port, self.interface = port, interface
+
+
+def listening_endpoint(
+    reactor: Any, description: str, backlog: int, reuse_port: bool
+) -> IStreamServerEndpoint:
+    """The endpoint for a proxy's listening address.
+
+    @param description: an endpoint string (C{tcp:8000:interface=...}).
+    @param backlog: the listen backlog, for TCP addresses.
+    @param reuse_port: share the port with other processes.
+    @raise ConfigError: when C{reuse_port} is asked of a non-TCP address.
     """
-    kind, _, rest = description.partition(":")
-    if kind not in ("tcp", "tcp6", "ssl", "tls"):
-        return None
-    fields = dict(
-        part.split("=", 1) for part in re.split(r"(?<!\\):", rest) if "=" in part
-    )
-    host, port = fields.get("host"), fields.get("port")
-    if not host or not port:
-        return None
-    host = host.replace("\\:", ":").replace("\\=", "=").replace("\\\\", "\\")
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    endpoint = serverFromString(reactor, description)
+    if isinstance(endpoint, TCP6ServerEndpoint):
+        family = socket.AF_INET6
+    elif isinstance(endpoint, TCP4ServerEndpoint):
+        family = socket.AF_INET
+    elif reuse_port:
+        raise ConfigError(
+            f"--workers: {description!r} is not a TCP address; several workers"
+            " can share only tcp: and tcp6: listening addresses."
+        )
+    else:
+        return endpoint
+    noted = _ListenNoted()
+    serverFromString(noted, description).listen(None)
+    port, interface = noted.port, noted.interface
+    if reuse_port:
+        return ReusePortEndpoint(reactor, family, port, interface, backlog)
+    return type(endpoint)(reactor, port, backlog, interface)

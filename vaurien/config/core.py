@@ -8,9 +8,9 @@ from typing import Any, Mapping
 
 from attrs import frozen
 
+from vaurien.config.ini import SourcedValue
 from vaurien.errors import ConfigError
-from vaurien.ini_file import SourcedValue
-from vaurien.option_values import convert
+from vaurien.registry import convert
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 

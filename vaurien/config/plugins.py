@@ -4,23 +4,24 @@ Handlers and protocols are configured alike: a name (registered, or a
 dotted path), a section of options (C{[handler:NAME]}, C{--handler-NAME-OPTION}),
 and optionally C{callable = pkg.mod.Class} making NAME a new plugin backed
 by that class. This module also reads the share list of C{--handler}
-(C{20:delay,5:error}) into L{HandlerEntry} values.
+(C{20:delay,5:error}) into L{HandlerEntry} values, and a change of handlers
+the control API asks of a running proxy (L{handler_choice}).
 """
 from __future__ import annotations
 
 import re
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from attrs import field, frozen
 from twisted.logger import Logger
 
+from vaurien.config.ini import SourcedValue
+from vaurien.config.settings import HandlerEntry, Targets
+from vaurien.config.values import defaults, option_value
 from vaurien.errors import ConfigError, PluginError
 from vaurien.handlers import Handler
-from vaurien.ini_file import SourcedValue
-from vaurien.option_values import defaults, option_value
 from vaurien.registry import PluginRegistry
-from vaurien.settings import HandlerEntry, Targets
 
 _log = Logger()
 
@@ -192,6 +193,55 @@ def handler_entries(
         HandlerEntry(percent, name, plugin.plugin_class, plugin.options, plugin.targets)
         for name, (percent, plugin) in shares.items()
     )
+
+
+def handler_choice(
+    spec: str,
+    options: Mapping[str, Mapping[str, Any]],
+    configured: Iterable[HandlerEntry],
+) -> tuple[HandlerEntry, ...]:
+    """The handler entries a running proxy is asked to use (the control
+    API's C{PUT /behavior}), read as C{--handler} and its sections are.
+
+    @param spec: shares (C{"20:delay,5:error"}), or one handler name for
+        every call (C{"delay"}).
+    @param options: handler name to the options (values as JSON gives them)
+        and targeting keys (C{commands}, C{methods}, C{paths}) given for it.
+    @param configured: the proxy's configured entries: a handler named
+        there starts from its configured class, options and targets, any
+        other from the registered class and its defaults.
+    @raise ConfigError: naming C{NAME.OPTION} for an option value that
+        does not fit, or the share list as L{handler_entries} does.
+    @raise PluginError: for a name neither configured nor registered.
+    """
+    entries = {entry.name: entry for entry in configured}
+    named = {part.split(":")[-1].strip() for part in str(spec).split(",")} | set(options)
+    plugins = {name: _changed(name, entries.get(name), options.get(name, {})) for name in named}
+    if ":" not in str(spec):
+        spec = f"100:{spec}"
+    return handler_entries(SourcedValue(spec, "name"), plugins)
+
+
+def _changed(name: str, entry: HandlerEntry | None, given: Mapping[str, Any]) -> ConfiguredPlugin:
+    """Handler C{name} as configured (C{entry}; else registered, with its
+    defaults), with the C{given} options and targets over it."""
+    if entry is None:
+        base = ConfiguredPlugin(Handler.get(name), defaults(Handler.get(name)))
+    else:
+        base = ConfiguredPlugin(entry.handler_class, entry.options, entry.targets)
+    targets = {
+        key: SourcedValue(value, f"{name}.{key}") for key, value in given.items()
+        if key in TARGET_KEYS
+    }
+    chosen = dict(base.options)
+    for key, value in given.items():
+        if key not in TARGET_KEYS:
+            try:
+                chosen[key] = option_value(base.plugin_class, key, value)
+            except ValueError as e:
+                raise ConfigError(f"{name}.{key} {value!r}: {e}.") from None
+    return ConfiguredPlugin(base.plugin_class, chosen,
+                            _targets(targets) if targets else base.targets)
 
 
 def _resolve(registry: PluginRegistry, spec: str, said: str) -> type:

@@ -1,0 +1,31 @@
+"""Configuration: the command line and the INI file, read and checked into
+frozen settings (L{Settings}, one L{ProxySettings} per proxy); the changes
+the control API asks of a running proxy, read and checked the same way;
+and the proxies' listening endpoints.
+
+Code outside the package uses these names, not its modules.
+"""
+from vaurien.config.addresses import backend_endpoint, listening_endpoint
+from vaurien.config.options import VaurienOptions
+from vaurien.config.plugins import handler_choice
+from vaurien.config.settings import (
+    HandlerEntry,
+    ProxySettings,
+    Settings,
+    StatsdSettings,
+    Targets,
+    handlers_label,
+)
+
+__all__ = [
+    "HandlerEntry",
+    "ProxySettings",
+    "Settings",
+    "StatsdSettings",
+    "Targets",
+    "VaurienOptions",
+    "backend_endpoint",
+    "handler_choice",
+    "handlers_label",
+    "listening_endpoint",
+]

@@ -1,0 +1,95 @@
+"""The INI file and the command line merged into one checked L{Settings}:
+the command line wins over C{[vaurien]}, the C{[handler:NAME]} and
+C{[protocol:NAME]} sections meet the C{--handler-...} and C{--protocol-...}
+options, and C{[statsd]} is read."""
+from __future__ import annotations
+
+from typing import Mapping
+
+from vaurien.config.core import CORE_SETTINGS, checked_value, named_settings, setting_value
+from vaurien.config.ini import IniFile, SourcedValue, read_ini
+from vaurien.config.plugins import configure_plugins
+from vaurien.config.proxies import is_demo, proxy_settings
+from vaurien.config.settings import Settings, StatsdSettings
+from vaurien.errors import ConfigError
+from vaurien.handlers import Handler
+from vaurien.protocols import Protocol
+
+
+def build_settings(
+    command_line: Mapping[str, SourcedValue],
+    plugin_command_line: Mapping[str, Mapping[str, Mapping[str, SourcedValue]]],
+    config_path: str | None,
+) -> Settings:
+    """Merge the INI file and the command line into checked L{Settings}.
+
+    @param command_line: core setting name (C{stay_connected}) to the value
+        given on the command line.
+    @param plugin_command_line: C{"handler"} or C{"protocol"}, to plugin
+        name, to option name, to the value given on the command line.
+    @param config_path: the INI file, or C{None}.
+    @raise ConfigError: naming the key, the value and what is allowed.
+    """
+    ini = read_ini(config_path) if config_path else IniFile()
+    given = {**named_settings(ini.vaurien, CORE_SETTINGS, "[vaurien]"), **command_line}
+
+    handlers = configure_plugins(
+        Handler, _merged(ini.handlers, plugin_command_line.get("handler", {}))
+    )
+    protocols = configure_plugins(
+        Protocol, _merged(ini.protocols, plugin_command_line.get("protocol", {}))
+    )
+    demo = is_demo(given, ini.proxies)
+    workers = setting_value(given, "workers")
+    if workers > 1 and demo:
+        raise ConfigError(
+            f"--workers {workers}: several workers need a backend (--backend HOST:PORT):"
+            " the demo's backend lives inside one process, on a port of its own,"
+            " and its proxy does not share its port with other processes."
+        )
+    return Settings(
+        proxies=proxy_settings(given, ini.proxies, handlers, protocols, demo),
+        log_level=setting_value(given, "log_level"),
+        log_output=setting_value(given, "log_output"),
+        demo=demo,
+        http=setting_value(given, "http"),
+        http_host=setting_value(given, "http_host"),
+        http_port=setting_value(given, "http_port"),
+        http_token=setting_value(given, "http_token") or None,
+        statsd=statsd_settings(ini.statsd),
+        workers=workers,
+    )
+
+
+#: The keys of C{[statsd]}: type, minimum, maximum.
+_STATSD_KEYS = {
+    "enabled": (bool, None, None),
+    "host": (str, None, None),
+    "port": (int, 1, 65535),
+    "prefix": (str, None, None),
+    "sample_rate": (float, 0, 1),
+}
+
+
+def statsd_settings(section: Mapping[str, SourcedValue]) -> StatsdSettings:
+    """Read the C{[statsd]} section (the original's keys).
+
+    @raise ConfigError: for an unknown key or a wrong value, naming it.
+    """
+    values = {}
+    for name, given in named_settings(section, _STATSD_KEYS, "[statsd]").items():
+        type_, minimum, maximum = _STATSD_KEYS[name]
+        values[name] = checked_value(given, type_, minimum, maximum)
+        if name == "sample_rate" and values[name] == 0:
+            raise ConfigError(f"{given.said()}: must be more than 0 (1: every count is sent).")
+    return StatsdSettings(**values)
+
+
+def _merged(
+    file_sections: Mapping[str, Mapping[str, SourcedValue]],
+    command_line: Mapping[str, Mapping[str, SourcedValue]],
+) -> dict[str, dict[str, SourcedValue]]:
+    sections = {name: dict(section) for name, section in file_sections.items()}
+    for name, options in command_line.items():
+        sections.setdefault(name, {}).update(options)
+    return sections
