@@ -329,10 +329,6 @@ class HouseRulesTests(TestCase):
         """A private name is read only in the module that defines it (the
         seed's C{_closed} is public); Twisted's, by the fast path only."""
         self.assertClean(private_violations(), "no module reads another's private attributes")
-    test_no_module_reads_anothers_privates.todo = (  # type: ignore[attr-defined]
-        "72 breaches at b3c5b77: the proxy's mixins share self._x across modules; the 6"
-        " left beside them are Twisted's privates read by config.py, listening.py, service.py"
-    )
 
 
 def parsed(path: str, text: str) -> tuple[Module, ...]:

@@ -8,12 +8,12 @@ from typing import Any, Callable, Mapping
 import os
 
 from twisted.application import strports
-from twisted.application.internet import StreamServerEndpointService
-from twisted.application.service import MultiService
+from twisted.application.service import MultiService, Service
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from vaurien.config import ProxySettings, Settings, handlers_label, listening_endpoint
@@ -79,17 +79,57 @@ def makeService(settings: Settings, reactor: Any = None, workers: Any = None) ->
 
 def _listening(
     proxy: ProxySettings, factory: ProxyFactory, reuse_port: bool, reactor: Any
-) -> StreamServerEndpointService:
-    """The service listening for C{proxy}: it raises at start when the
-    address cannot be used."""
+) -> Listening:
+    """The service listening for C{proxy}."""
     if reactor is None:
         from twisted.internet import reactor
     endpoint = _Announcing(
         listening_endpoint(reactor, proxy.listen, proxy.backlog, reuse_port), proxy
     )
-    listening = StreamServerEndpointService(endpoint, factory)
-    listening._raiseSynchronously = True
-    return listening
+    return Listening(endpoint, factory)
+
+
+class Listening(Service):
+    """Listens on an endpoint while it runs. An address that cannot be used
+    raises at start, from C{privilegedStartService} (the command then
+    names it and exits), rather than being logged later."""
+
+    log = Logger()
+
+    def __init__(self, endpoint: IStreamServerEndpoint, factory: Any):
+        self.endpoint = endpoint
+        self.factory = factory
+        self._listening: Deferred | None = None  # the port, once listening
+
+    def privilegedStartService(self) -> None:
+        Service.privilegedStartService(self)
+        self._listening = self.endpoint.listen(self.factory)
+        if not self._listening.called:
+            self._listening.addErrback(self._failed_later)
+            return
+        failed: list[Failure] = []
+        self._listening.addErrback(failed.append)
+        if failed:
+            failed[0].raiseException()
+
+    def _failed_later(self, failure: Failure) -> None:
+        if not failure.check(CancelledError):
+            self.log.failure("listening failed", failure)
+
+    def startService(self) -> None:
+        Service.startService(self)
+        if self._listening is None:
+            self.privilegedStartService()
+
+    def stopService(self) -> Deferred:
+        """Stop listening (or trying to)."""
+        Service.stopService(self)
+        self._listening.cancel()
+        return self._listening.addCallback(_stop_listening)
+
+
+def _stop_listening(port: Any) -> Any:
+    return port.stopListening() if port is not None else None
 
 
 @implementer(IStreamServerEndpoint)
