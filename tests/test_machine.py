@@ -8,8 +8,8 @@ from vaurien.proxy import machine
 from vaurien.proxy.machine import ConnectionMachine
 
 MODES = [
-    machine.CONNECTING, machine.JOINED, machine.RELAYING, machine.IN_CALL, machine.IN_LANE,
-    machine.SPLICED, machine.FRAMED, machine.FRAMED_IN_CALL, machine.SKIMMING,
+    machine.CONNECTING, machine.JOINED, machine.RELAYING, machine.IN_LANE,
+    machine.SPLICED, machine.FRAMED, machine.SKIMMING,
     machine.SKIMMING_IN_LANE, machine.SWITCHING, machine.TUNNEL, machine.CLOSED,
 ]
 
@@ -41,10 +41,7 @@ class TcpLifeTests(SynchronousTestCase):
         )
 
     def test_a_call_per_chunk(self):
-        self.assertEqual(
-            drive("connected_for_calls", "call_started", "call_finished", "close"),
-            ["relaying", "in_call", "relaying", "closed"],
-        )
+        self.assertEqual(drive("connected_for_calls", "close"), ["relaying", "closed"])
 
     def test_keep_alive_opens_the_backend_again(self):
         self.assertEqual(
@@ -52,9 +49,9 @@ class TcpLifeTests(SynchronousTestCase):
             ["joined", "relaying", "joined"],
         )
 
-    def test_calls_never_start_while_joined(self):
+    def test_a_joined_connection_never_skims(self):
         with self.assertRaises(NoTransition):
-            drive("connected", "call_started")
+            drive("connected", "quiet")
 
     def test_a_spliced_connection_stays_spliced_until_the_end(self):
         with self.assertRaises(NoTransition):
@@ -62,23 +59,16 @@ class TcpLifeTests(SynchronousTestCase):
 
 
 class FramedLifeTests(SynchronousTestCase):
-    def test_a_call_per_request(self):
-        self.assertEqual(
-            drive("connected_framed", "call_started", "call_finished"),
-            ["framed", "framed_in_call", "framed"],
-        )
-
     def test_skimming_and_back_to_framing_when_handlers_change(self):
         self.assertEqual(
             drive("connected_framed", "quiet", "lane_entered", "handed_back", "handlers_changed"),
             ["framed", "skimming", "skimming_in_lane", "skimming", "framed"],
         )
 
-    def test_framing_stops_during_a_call(self):
+    def test_framing_stops_then_joins_once_no_call_runs(self):
         self.assertEqual(
-            drive("connected_framed", "call_started", "framing_stopped", "call_finished",
-                  "switched"),
-            ["framed", "framed_in_call", "switching", "switching", "tunnel"],
+            drive("connected_framed", "framing_stopped", "connected_framed", "switched"),
+            ["framed", "switching", "switching", "tunnel"],
         )
 
     def test_framing_stops_while_skimming_joins_at_once(self):
@@ -90,9 +80,9 @@ class FramedLifeTests(SynchronousTestCase):
     def test_an_unreachable_backend_answered_by_the_protocol(self):
         self.assertEqual(drive("unreachable"), ["framed"])
 
-    def test_a_skimming_connection_never_runs_a_call(self):
+    def test_a_skimming_connection_is_never_spliced(self):
         with self.assertRaises(NoTransition):
-            drive("connected_framed", "quiet", "call_started")
+            drive("connected_framed", "quiet", "spliced")
 
     def test_a_tunnel_never_frames_again(self):
         with self.assertRaises(NoTransition):
@@ -105,11 +95,9 @@ class EndTests(SynchronousTestCase):
             machine.CONNECTING: [],
             machine.JOINED: ["connected"],
             machine.RELAYING: ["connected_for_calls"],
-            machine.IN_CALL: ["connected_for_calls", "call_started"],
             machine.IN_LANE: ["connected", "lane_entered"],
             machine.SPLICED: ["connected", "spliced"],
             machine.FRAMED: ["connected_framed"],
-            machine.FRAMED_IN_CALL: ["connected_framed", "call_started"],
             machine.SKIMMING: ["connected_framed", "quiet"],
             machine.SKIMMING_IN_LANE: ["connected_framed", "quiet", "lane_entered"],
             machine.SWITCHING: ["connected_framed", "framing_stopped"],

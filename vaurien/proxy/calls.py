@@ -83,11 +83,10 @@ def _back_on_reactor(result: Any, client: Any, backend: Any) -> Any:
 class CallRunner:
     """Runs the handler calls of one connection, never two at once.
 
-    The connection hears of each call's start and end (its machine's
-    C{call_started} and C{call_finished}), then of its result through
-    C{call_done}, or of a failure through C{handler_failed}.
+    The connection hears of each call's result through C{call_done}, or of
+    a failure through C{handler_failed}.
 
-    @ivar running: a call runs.
+    @ivar running: a call runs (the connection is "in a call").
     """
 
     __slots__ = ("connection", "running", "_waiting", "_slot")
@@ -105,7 +104,6 @@ class CallRunner:
         consumed_before = source.consumed
         self.running = True
         self._slot = slot
-        connection.machine.call_started()
         if connection.proxy.settings.log_calls:
             connection.log_call(slot, to_backend)
         try:
@@ -129,7 +127,6 @@ class CallRunner:
         connection = self.connection
         self.running = False
         self._waiting = None
-        connection.machine.call_finished()
         if isinstance(outcome, Failure):
             if not outcome.check(CancelledError):
                 connection.handler_failed(outcome, self._slot.name)

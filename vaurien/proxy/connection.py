@@ -58,7 +58,7 @@ class Connection:
         self.backend_gone = False  # the backend left on its own
         self.reset_at_end = False  # ... by a reset
         self.pending: list[bool] = []  # the sides waiting for a call
-        self.calls = CallRunner(self)
+        self.runner = CallRunner(self)
         self.opener = BackendOpener(self)
         self.idle = IdleWatch(self)
         self.spliced: Any = None
@@ -235,7 +235,7 @@ class Connection:
         self.backend_gate = None
         self.drop_backend()
         if self.backend._closed or self.keeps_client():
-            if self.client.ended and not self.client.buffered and not self.calls.running:
+            if self.client.ended and not self.client.buffered and not self.runner.running:
                 self.close()  # the client is done too: nothing to keep
             else:
                 self.backend.detach()
@@ -243,7 +243,7 @@ class Connection:
         self.backend_gone = True
         self.reset_at_end = reset
         self.backend.deliver_end()
-        if not self.calls.running and not self.backend.buffered:
+        if not self.runner.running and not self.backend.buffered:
             self.close(reset)
         else:
             self.want_call(False)
@@ -277,7 +277,7 @@ class Connection:
         self.run_calls()
 
     def run_calls(self) -> None:
-        while self.pending and not self.calls.running and not self.closed:
+        while self.pending and not self.runner.running and not self.closed:
             to_backend = self.pending[0]
             if to_backend and self.backend.transport is None:
                 if self.client.ended and not self.client.buffered:
@@ -289,7 +289,7 @@ class Connection:
             source = self.client if to_backend else self.backend
             if not source.buffered and (source.end_seen or not source.ended):
                 continue  # an earlier call already read what this one was for
-            self.calls.run(self.slot, to_backend)
+            self.runner.run(self.slot, to_backend)
 
     def call_done(self, result: Any, to_backend: bool, consumed_before: int) -> None:
         """A call returned C{result}: what its bytes call for next."""
@@ -333,15 +333,15 @@ class Connection:
         """Whether the idle timeout must leave the connection alone: a
         call on the reactor runs (it bounds its own wait), or a handler
         holds the connection (C{hang})."""
-        return self.calls.running or self.holds_connection()
+        return self.runner.running or self.holds_connection()
 
     def thread_call(self) -> Deferred | None:
         """The call running in a worker thread, if one is."""
-        return self.calls.in_thread()
+        return self.runner.in_thread()
 
     def handler_in_call(self) -> str:
         """The name of the handler of the call running (or the last one)."""
-        return self.calls.handler_name()
+        return self.runner.handler_name()
 
     def reset(self, transport: Any) -> None:
         if not transport.disconnected:
@@ -355,7 +355,7 @@ class Connection:
         """
         backend = self.backend
         healthy = not (
-            backend._closed or backend.buffered or self.calls.running
+            backend._closed or backend.buffered or self.runner.running
             or backend.transport.disconnected or backend.transport.disconnecting
             or self.backend_gone or backend.end_seen
         )
@@ -380,7 +380,7 @@ class Connection:
         if lane:
             self.proxy.lane.leave(self)
         self.opener.cancel()
-        self.calls.cancel()  # a call in a thread ends when woken, below
+        self.runner.cancel()  # a call in a thread ends when woken, below
         for side in (self.client, self.backend):
             side.deliver_end()
         end = self.reset if reset else _lose

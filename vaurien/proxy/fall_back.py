@@ -16,7 +16,7 @@ from typing import Any
 
 from twisted.logger import Logger
 
-from vaurien.proxy.machine import FRAMED, FRAMED_IN_CALL, SWITCHING
+from vaurien.proxy.machine import FRAMED, SWITCHING
 
 
 class FallBack:
@@ -34,7 +34,7 @@ class FallBack:
         """Stop framing: once the frames in hand are put aside and no
         call runs (L{switch_when_idle}), the rest passes as plain tcp."""
         connection = self.connection
-        if connection.mode is FRAMED or connection.mode is FRAMED_IN_CALL:
+        if connection.mode is FRAMED:
             self.note(reason)
             connection.machine.framing_stopped()
 
@@ -56,7 +56,7 @@ class FallBack:
 
     def switch_when_idle(self) -> None:
         connection = self.connection
-        if connection.mode is SWITCHING and not connection.calls.running:
+        if connection.mode is SWITCHING and not connection.runner.running:
             self.switch()
 
     def switch(self) -> None:

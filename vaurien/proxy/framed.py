@@ -203,7 +203,7 @@ class FramedConnection(Connection):
         """Whether C{call} can skip its handler: a passthrough handler, and
         nothing before it still waiting to run."""
         return (
-            call.slot.passthrough and not self.exchanges.has_work() and not self.calls.running
+            call.slot.passthrough and not self.exchanges.has_work() and not self.runner.running
             and self.backend.transport is not None and not self.ending.retiring
         )
 
@@ -223,7 +223,7 @@ class FramedConnection(Connection):
         call.reply = reply
         exchanges.last_replied = call
         current = self.current
-        if self.calls.running and current.is_request and current.call is call:
+        if self.runner.running and current.is_request and current.call is call:
             self.backend.deliver_frame(reply.data)  # the running call reads it
         elif self.passes(call):
             call.answer += reply.data
@@ -254,7 +254,7 @@ class FramedConnection(Connection):
             super().run_calls()
             return
         exchanges, ending = self.exchanges, self.ending
-        while not self.calls.running and not self.closed and exchanges.has_work():
+        while not self.runner.running and not self.closed and exchanges.has_work():
             queue = exchanges.replies or exchanges.requests
             work = queue[0]
             if work.is_request and (self.backend.transport is None or ending.retiring):
@@ -286,7 +286,7 @@ class FramedConnection(Connection):
             else:
                 source.deliver_frame(work.frame.data)
         self.route_writes(work)
-        self.calls.run(work.call.slot, work.is_request)
+        self.runner.run(work.call.slot, work.is_request)
 
     def passed_on(self, work: Work) -> bool:
         """Pass a frame whose handler only passes bytes on, as that handler
@@ -371,7 +371,7 @@ class FramedConnection(Connection):
 
     def close_if_done(self) -> None:
         exchanges = self.exchanges
-        if (exchanges.replies or self.calls.running or self.closed
+        if (exchanges.replies or self.runner.running or self.closed
                 or self.mode is TUNNEL):
             return
         if self.ending.ending:

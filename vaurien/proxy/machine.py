@@ -3,10 +3,13 @@
 Each proxied connection is in exactly one mode, named here, and moves from
 one to the next only along the transitions below: the machine is the only
 writer of the connection's C{mode}. The connection fires an input when
-its mode changes (the backend accepted, framing stopped, a call started or
-finished, the lane handed its sockets back, the end) and per framed call,
-never per chunk. The machine's outputs go through L{IConnectionCore}, which
-the connection implements by telling its two sides and its call runner.
+its mode changes (the backend accepted, skimming starts or stops, framing
+stopped, the lane took or handed back the sockets, the end), never per
+chunk nor per call: whether a handler call runs is the call runner's own
+state (L{vaurien.proxy.calls}), as an input costs a scan of every
+transition (Automat's lookup), about 14 microseconds here. The machine's
+one output, L{IConnectionCore.enter}, sets the mode the two sides route
+bytes by.
 
 Modes::
 
@@ -14,11 +17,9 @@ Modes::
     joined            tcp: bytes go transport to transport, no handler call
     relaying          tcp: each chunk is one handler call (or the backend
                       is between connections, opened by the next bytes)
-    in_call           tcp: a handler call runs
     in_lane           joined, its sockets read by the proxy's lane
     spliced           joined, its sockets spliced by the kernel
     framed            http, redis, memcache: a handler call per request
-    framed_in_call    framed, and a handler call runs
     skimming          framed, no fault in play: bytes pass as they come
                       and the framing only follows them
     skimming_in_lane  skimming, its sockets read by the proxy's lane
@@ -38,11 +39,9 @@ from automat import TypeMachineBuilder
 CONNECTING = "connecting"
 JOINED = "joined"
 RELAYING = "relaying"
-IN_CALL = "in_call"
 IN_LANE = "in_lane"
 SPLICED = "spliced"
 FRAMED = "framed"
-FRAMED_IN_CALL = "framed_in_call"
 SKIMMING = "skimming"
 SKIMMING_IN_LANE = "skimming_in_lane"
 SWITCHING = "switching"
@@ -75,12 +74,6 @@ class ConnectionInputs(Protocol):
     def backend_dropped(self) -> None:
         """tcp: the backend connection was closed on purpose, the client
         kept; its next bytes open another."""
-
-    def call_started(self) -> None:
-        """A handler call began."""
-
-    def call_finished(self) -> None:
-        """The handler call ended."""
 
     def quiet(self) -> None:
         """Only a handler that passes bytes is in play and the framing
@@ -126,8 +119,8 @@ def _build() -> Callable[[IConnectionCore], ConnectionInputs]:
     states = {
         name: builder.state(name)
         for name in (
-            CONNECTING, JOINED, RELAYING, IN_CALL, IN_LANE, SPLICED, FRAMED,
-            FRAMED_IN_CALL, SKIMMING, SKIMMING_IN_LANE, SWITCHING, TUNNEL, CLOSED,
+            CONNECTING, JOINED, RELAYING, IN_LANE, SPLICED, FRAMED,
+            SKIMMING, SKIMMING_IN_LANE, SWITCHING, TUNNEL, CLOSED,
         )
     }
 
@@ -149,24 +142,13 @@ def _build() -> Callable[[IConnectionCore], ConnectionInputs]:
     move(TUNNEL, I.connected, TUNNEL)
     for source in (CONNECTING, FRAMED):
         move(source, I.connected_framed, FRAMED)
-    for source in (FRAMED_IN_CALL, SWITCHING):
-        move(source, I.connected_framed, source)
-        move(source, I.unreachable, source)
+    move(SWITCHING, I.connected_framed, SWITCHING)
+    move(SWITCHING, I.unreachable, SWITCHING)
     move(CONNECTING, I.unreachable, FRAMED)
     move(FRAMED, I.unreachable, FRAMED)
     move(JOINED, I.backend_dropped, RELAYING)
     move(RELAYING, I.backend_dropped, RELAYING)
-    move(IN_CALL, I.backend_dropped, IN_CALL)
     move(TUNNEL, I.backend_dropped, TUNNEL)
-    # Handler calls.
-    move(RELAYING, I.call_started, IN_CALL)
-    move(IN_CALL, I.call_finished, RELAYING)
-    move(FRAMED, I.call_started, FRAMED_IN_CALL)
-    move(FRAMED_IN_CALL, I.call_finished, FRAMED)
-    move(TUNNEL, I.call_started, TUNNEL)
-    move(TUNNEL, I.call_finished, TUNNEL)
-    move(SWITCHING, I.call_started, SWITCHING)
-    move(SWITCHING, I.call_finished, SWITCHING)
     # Skimming, and framing again.
     move(FRAMED, I.quiet, SKIMMING)
     move(SKIMMING, I.handlers_changed, FRAMED)
@@ -174,7 +156,6 @@ def _build() -> Callable[[IConnectionCore], ConnectionInputs]:
     # already); framing switches once no call runs.
     move(SKIMMING, I.framing_stopped, TUNNEL)
     move(FRAMED, I.framing_stopped, SWITCHING)
-    move(FRAMED_IN_CALL, I.framing_stopped, SWITCHING)
     move(SWITCHING, I.switched, TUNNEL)
     # The fast paths.
     move(JOINED, I.lane_entered, IN_LANE)
