@@ -40,6 +40,11 @@ class Connection:
         to splice.
     """
 
+    __slots__ = (  # one per connection: no dict each
+        "proxy", "mode", "closed", "machine", "client", "backend", "client_gate",
+        "backend_gate", "backend_side", "slot", "active", "backend_gone", "reset_at_end",
+        "pending", "runner", "opener", "idle", "spliced", "unspliced", "peer",
+    )
     log = Logger()
 
     def __init__(self, proxy: Any, client_transport: Any):

@@ -67,6 +67,9 @@ class Exchanges:
     @ivar last_call: a handler ended the connection at this call.
     """
 
+    __slots__ = ("connection", "calls", "awaiting", "requests", "replies", "last_replied",
+                 "last_call", "_queued", "_paused")
+
     def __init__(self, connection: Any):
         self.connection = connection
         self.calls: deque[Call] = deque()

@@ -15,6 +15,8 @@ class PauseGate:
     pause/resume pair would let one of them resume what another paused.
     """
 
+    __slots__ = ("transport", "_reasons", "paused")
+
     def __init__(self, transport: Any):
         self.transport = transport
         self._reasons: list[str] = []  # few, and a list is smaller than a set

@@ -47,6 +47,7 @@ MAX_FRAME = 64 << 20
 class FramedConnection(Connection):
     """A connection whose protocol frames requests and replies."""
 
+    __slots__ = ("framing", "exchanges", "skimmer", "fall_back", "ending", "early", "current")
     log = Logger()
 
     def __init__(self, proxy: Any, client_transport: Any):
