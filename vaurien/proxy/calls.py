@@ -8,6 +8,7 @@ from typing import Any
 from attrs import frozen
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from vaurien.config import Targets
@@ -83,13 +84,14 @@ def _back_on_reactor(result: Any, client: Any, backend: Any) -> Any:
 class CallRunner:
     """Runs the handler calls of one connection, never two at once.
 
-    The connection hears of each call's result through C{call_done}, or of
-    a failure through C{handler_failed}.
+    The connection hears of each call's result through C{call_done}; a
+    handler that raises ends that connection, and only that one.
 
     @ivar running: a call runs (the connection is "in a call").
     """
 
     __slots__ = ("connection", "running", "_waiting", "_slot")
+    log = Logger()
 
     def __init__(self, connection: Any):
         self.connection = connection
@@ -129,11 +131,28 @@ class CallRunner:
         self._waiting = None
         if isinstance(outcome, Failure):
             if not outcome.check(CancelledError):
-                connection.handler_failed(outcome, self._slot.name)
+                self._failed(outcome)
             return
         connection.call_done(outcome, to_backend, consumed_before)
         if later:
             connection.run_calls()
+
+    def _failed(self, failure: Failure) -> None:
+        connection = self.connection
+        if connection.closed:
+            return
+        if failure.check(ConnectionError):
+            self.log.info(
+                "{proxy}: {peer} closed: a side is gone ({reason})",
+                proxy=connection.proxy.name, peer=connection.peer,
+                reason=failure.getErrorMessage(),
+            )
+        else:
+            self.log.failure(
+                "{proxy}: handler {handler} failed; closing {peer}", failure,
+                proxy=connection.proxy.name, handler=self._slot.name, peer=connection.peer,
+            )
+        connection.close()
 
     def in_thread(self) -> Deferred | None:
         """The call running in a worker thread, if one is."""

@@ -14,7 +14,6 @@ from typing import Any
 
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
-from twisted.python.failure import Failure
 
 from vaurien.proxy.calls import CallRunner
 from vaurien.proxy.flow import PauseGate
@@ -308,22 +307,6 @@ class Connection:
             self.close()
         elif self.backend_gone and self.backend.end_seen:
             self.close(self.reset_at_end)
-
-    def handler_failed(self, failure: Failure, handler: str) -> None:
-        """A handler raised: this connection ends, and only this one."""
-        if self.closed:
-            return
-        if failure.check(ConnectionError):
-            self.log.info(
-                "{proxy}: {peer} closed: a side is gone ({reason})",
-                proxy=self.proxy.name, peer=self.peer, reason=failure.getErrorMessage(),
-            )
-        else:
-            self.log.failure(
-                "{proxy}: handler {handler} failed; closing {peer}",
-                failure, proxy=self.proxy.name, handler=handler, peer=self.peer,
-            )
-        self.close()
 
     def ends_connection(self, result: Any) -> bool:
         """Whether a call's C{result} ended the connection (closing it when

@@ -162,3 +162,9 @@ class Exchanges:
         if ready:
             send_now(self.connection.client.transport, b"".join(ready))
         return self.last_call is not None and self.last_call.delivered
+
+
+def request_label(request: Frame) -> str:
+    """C{GET /path} or C{SET}: what a debug line says of a request."""
+    words = [part[:200].decode("latin-1") for part in (request.command, request.target) if part]
+    return " ".join(words) or "request"

@@ -32,7 +32,7 @@ from twisted.logger import Logger
 from vaurien.protocols.framing import Frame, FramingError
 from vaurien.proxy.backend_end import BackendEnd
 from vaurien.proxy.connection import Connection
-from vaurien.proxy.exchanges import Call, Exchanges, Work
+from vaurien.proxy.exchanges import Call, Exchanges, Work, request_label
 from vaurien.proxy.fall_back import FallBack
 from vaurien.proxy.machine import SKIMMING, SWITCHING, TUNNEL
 from vaurien.proxy.skimming import Skimmer
@@ -186,7 +186,7 @@ class FramedConnection(Connection):
             if self.proxy.settings.log_calls:
                 self.log.debug(
                     "{proxy}: {peer} {request}: {handler}", proxy=self.proxy.name,
-                    peer=self.peer, request=_request_label(request), handler=call.slot.name,
+                    peer=self.peer, request=request_label(request), handler=call.slot.name,
                 )
             if self.passes(call) and not request.tunnel:
                 passed.append(self.framing.rewrite_request(request))
@@ -394,8 +394,3 @@ class FramedConnection(Connection):
             # and its own end ends the client's connection, as direct.
             self.backend.shutdown(socket.SHUT_WR)
 
-
-def _request_label(request: Frame) -> str:
-    """C{GET /path} or C{SET}: what a debug line says of a request."""
-    words = [part[:200].decode("latin-1") for part in (request.command, request.target) if part]
-    return " ".join(words) or "request"
