@@ -17,7 +17,7 @@
 /* One connection: its two sockets, client's first. */
 typedef struct {
     int fds[2];
-    PyObject *key;          /* what actions name it by (the relay) */
+    PyObject *key;          /* what actions name it by (the connection) */
     PyObject *follow[2];    /* followers per direction, or NULL (tcp) */
     PyObject *slot;         /* the skim slot it entered with */
     long long budget;       /* bytes it may pass before "splice" */

@@ -59,4 +59,4 @@ class PeerFullProducer:
         self._gate.resume("peer-full")
 
     def stopProducing(self) -> None:
-        """The peer is gone; the relay decides what becomes of this side."""
+        """The peer is gone; the connection decides what becomes of this side."""

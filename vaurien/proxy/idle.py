@@ -16,7 +16,7 @@ IDLE_CHECKS = 4
 
 
 class IdleWatch:
-    """Closes an idle connection (a L{vaurien.proxy.relay.Relay}).
+    """Closes an idle connection (a L{vaurien.proxy.connection.Connection}).
 
     A call on the reactor bounds its own wait (C{delay} waits its
     C{sleep}) and a connection holding calls on purpose (C{hang}) is left
@@ -26,12 +26,12 @@ class IdleWatch:
     thread is counted as stuck until it returns.
     """
 
-    __slots__ = ("relay", "proxy", "_checks", "_timer")  # one per connection
+    __slots__ = ("connection", "proxy", "_checks", "_timer")  # one per connection
     log = Logger()
 
-    def __init__(self, relay: Any):
-        self.relay = relay
-        self.proxy = relay.proxy
+    def __init__(self, connection: Any):
+        self.connection = connection
+        self.proxy = connection.proxy
         self._checks = 0
         self._timer: Any = None
 
@@ -48,10 +48,10 @@ class IdleWatch:
 
     def _check(self) -> None:
         self._timer = None
-        relay = self.relay
-        thread_call = relay.thread_call()
-        if relay.active or thread_call is None and relay.waits_on_purpose():
-            relay.active = False
+        connection = self.connection
+        thread_call = connection.thread_call()
+        if connection.active or thread_call is None and connection.waits_on_purpose():
+            connection.active = False
             self._checks = 0
         else:
             self._checks += 1
@@ -61,16 +61,16 @@ class IdleWatch:
         self.start()
 
     def _close(self, thread_call: Any) -> None:
-        relay, timeout = self.relay, self.proxy.settings.timeout
+        connection, timeout = self.connection, self.proxy.settings.timeout
         if thread_call is not None:
             self.log.warn(
                 "{proxy}: handler {handler} stuck in its thread for {timeout}s; closing {peer}",
-                proxy=self.proxy.name, handler=relay.handler_in_call(), peer=relay.peer,
+                proxy=self.proxy.name, handler=connection.handler_in_call(), peer=connection.peer,
                 timeout=timeout,
             )
             self.proxy.thread_stuck(thread_call)
         self.log.info(
             "{proxy}: {peer} idle for {timeout}s; closing",
-            proxy=self.proxy.name, peer=relay.peer, timeout=timeout,
+            proxy=self.proxy.name, peer=connection.peer, timeout=timeout,
         )
-        relay.close()
+        connection.close()

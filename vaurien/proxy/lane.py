@@ -54,7 +54,7 @@ class Lane:
     def __init__(self, proxy: Any):
         self.proxy = proxy
         self._pump: Any = None  # a pump, while the lane holds connections
-        self._members: dict[Any, tuple[Any, Any]] = {}  # relay -> transports
+        self._members: dict[Any, tuple[Any, Any]] = {}  # connection -> transports
         self._outer = _epoll_fd(proxy.reactor)
 
     def __len__(self) -> int:
@@ -67,46 +67,46 @@ class Lane:
     def logPrefix(self) -> str:
         return "Lane"
 
-    def admits(self, relay: Any) -> bool:
-        """Whether C{relay}'s sockets may move here: TCP sockets, both
+    def admits(self, connection: Any) -> bool:
+        """Whether C{connection}'s sockets may move here: TCP sockets, both
         streams going on, nothing held or paused either way."""
-        if relay.closed or relay.in_lane or relay.backend_gate is None:
+        if connection.closed or connection.in_lane or connection.backend_gate is None:
             return False
-        sides = (relay.client, relay.backend)
+        sides = (connection.client, connection.backend)
         return not (
             any(side.ended or side.buffered or not hasattr(side.transport, "socket")
                 or side.transport.disconnecting or unsent_bytes(side.transport)
                 for side in sides)
-            or relay.client_gate.paused or relay.backend_gate.paused
+            or connection.client_gate.paused or connection.backend_gate.paused
         )
 
-    def enter(self, relay: Any) -> None:
-        """Read C{relay}'s two sockets here rather than in the reactor."""
+    def enter(self, connection: Any) -> None:
+        """Read C{connection}'s two sockets here rather than in the reactor."""
         if self._pump is None:
             self._pump = Pump(self.proxy.read_size)
-        client, backend = relay.client.transport, relay.backend.transport
+        client, backend = connection.client.transport, connection.backend.transport
         client.stopReading()
         backend.stopReading()
-        self._pump.add(client.fileno(), backend.fileno(), relay, *relay.lane_terms(),
-                       relay.unspliced)
+        self._pump.add(client.fileno(), backend.fileno(), connection, *connection.lane_terms(),
+                       connection.unspliced)
         if not self._members:
             self.proxy.reactor.addReader(self)
-        self._members[relay] = (client, backend)
+        self._members[connection] = (client, backend)
 
-    def leave(self, relay: Any) -> None:
-        """Give C{relay}'s sockets back to their transports."""
-        passed = self._pump.remove(self._members[relay][0].fileno())
-        self._release(relay, passed or 0)  # None: the pump let go in this turn
+    def leave(self, connection: Any) -> None:
+        """Give C{connection}'s sockets back to their transports."""
+        passed = self._pump.remove(self._members[connection][0].fileno())
+        self._release(connection, passed or 0)  # None: the pump let go in this turn
 
-    def _release(self, relay: Any, passed: int) -> None:
+    def _release(self, connection: Any, passed: int) -> None:
         """The Twisted side of leaving, once the pump let go."""
-        for transport in self._members.pop(relay):
+        for transport in self._members.pop(connection):
             transport.startReading()
         if not self._members:
             self.proxy.reactor.removeReader(self)
             self._pump.close()
             self._pump = None
-        relay.handed_back(passed)
+        connection.handed_back(passed)
 
     def doWrite(self) -> None:
         """Nothing to write. The reactor calls this for a write event it
@@ -116,8 +116,8 @@ class Lane:
 
     def connectionLost(self, reason: Any) -> None:
         """The reactor dropped the lane: every connection goes back."""
-        for relay in list(self._members):
-            self.leave(relay)
+        for connection in list(self._members):
+            self.leave(connection)
 
     def _wait(self) -> int:
         """How long the pump may wait for its sockets, in ms (C{-1}: no
@@ -139,23 +139,23 @@ class Lane:
         proxy.bytes_to_client += to_client
         if calls:
             proxy.calls[quiet.name] += calls
-        for kind, relay, from_client, payload, passed in actions:
-            if relay.in_lane:
-                self._release(relay, passed)
+        for kind, connection, from_client, payload, passed in actions:
+            if connection.in_lane:
+                self._release(connection, passed)
             if kind == "failed":
                 # A reset: the transport is lost, as the reactor would have it.
-                side = relay.client if from_client else relay.backend
+                side = connection.client if from_client else connection.backend
                 side.transport.connectionLost(Failure(ConnectionLost(payload)))
             elif kind == "fault":
-                relay.data_from(from_client, payload)
+                connection.data_from(from_client, payload)
             elif kind == "partial":
-                (relay.backend if from_client else relay.client).transport.write(payload)
+                (connection.backend if from_client else connection.client).transport.write(payload)
             elif kind == "stop":
                 if not isinstance(payload, FramingError):
-                    self.log.failure("{relay} follower failed", Failure(payload), relay=relay)
-                relay.stop_skimming(str(payload))
+                    self.log.failure("{connection} follower failed", Failure(payload), connection=connection)
+                connection.stop_skimming(str(payload))
             elif kind == "splice":
-                relay.try_splice()
+                connection.try_splice()
 
 
 def _epoll_fd(reactor: Any) -> int:

@@ -56,7 +56,7 @@ class Proxy:
     @ivar handler_entries: the handler entries in force (the configured
         ones unless the control API changed them).
     @ivar quiet_slot: the one handler slot in force when it takes every
-        call and only passes bytes (framed relays then skim), else C{None}.
+        call and only passes bytes (framed connections then skim), else C{None}.
     @ivar calls: how many calls (connections, for tcp) each handler got.
     @ivar connections_total: how many connections were accepted.
     @ivar bytes_to_backend: bytes received from clients.
@@ -139,7 +139,7 @@ class Proxy:
         self.calls[slot.name] += 1
         return slot
 
-    def new_relay(self, client_transport: Any) -> Connection:
+    def new_connection(self, client_transport: Any) -> Connection:
         """The connection for a new client, as the protocol needs."""
         if self.protocol.per_call:
             return FramedConnection(self, client_transport)
@@ -153,16 +153,16 @@ class Proxy:
             self._threads.start()
         return self._threads
 
-    def connect_backend(self, relay: Any) -> Deferred:
-        """Give C{relay} a backend connection: a kept one (tcp's
+    def connect_backend(self, connection: Any) -> Deferred:
+        """Give C{connection} a backend connection: a kept one (tcp's
         C{reuse_socket}) at once, or a new one, bounded by the timeout."""
         while self._idle_backends:
             backend_side = self._idle_backends.pop()
             if not backend_side.transport.disconnected:
-                backend_side.relay = relay
-                relay.backend_connected(backend_side)
+                backend_side.connection = connection
+                connection.backend_connected(backend_side)
                 return succeed(backend_side)
-        d = self._backend.connect(BackendFactory(relay))
+        d = self._backend.connect(BackendFactory(connection))
         if self.settings.timeout:
             d.addTimeout(self.settings.timeout, self.clock)
         return d
@@ -175,7 +175,7 @@ class Proxy:
         """
         if len(self._idle_backends) >= MAX_IDLE_BACKENDS:
             return False
-        backend_side.relay = IdleBackend(self, backend_side)
+        backend_side.connection = IdleBackend(self, backend_side)
         self._idle_backends.append(backend_side)
         return True
 
@@ -188,9 +188,9 @@ class Proxy:
         """Count a backend connection that failed."""
         self.backend_failures += 1
 
-    def connection_opened(self, relay: Any) -> None:
+    def connection_opened(self, connection: Any) -> None:
         """Track a new connection."""
-        self.connections.add(relay)
+        self.connections.add(connection)
         self.connections_total += 1
 
     def fell_back(self) -> None:
@@ -207,14 +207,14 @@ class Proxy:
 
         call.addBoth(returned)
 
-    def connection_closed(self, relay: Any) -> None:
+    def connection_closed(self, connection: Any) -> None:
         """Forget a connection that ended."""
-        self.connections.discard(relay)
+        self.connections.discard(connection)
 
     def stop(self) -> None:
         """Close every connection and stop the worker threads."""
-        for relay in list(self.connections):
-            relay.close()
+        for connection in list(self.connections):
+            connection.close()
         for backend_side in self._idle_backends:
             backend_side.transport.loseConnection()
         self._idle_backends.clear()
@@ -226,8 +226,8 @@ class Proxy:
 
 
 class IdleBackend:
-    """Stands for the relay of a kept backend connection: anything it does
-    while no client uses it (data, end of stream) ends it."""
+    """Stands for the connection a kept backend connection serves while no
+    client uses it: anything it does (data, end of stream) ends it."""
 
     mode = None  # no mode passes bytes on
     active = False

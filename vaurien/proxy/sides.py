@@ -26,25 +26,25 @@ def _tune(transport: Any, read_size: int) -> None:
 
 @implementer(IHalfCloseableProtocol)
 class _Side(Protocol):
-    """What both sides do at the ends of their streams: tell the relay.
+    """What both sides do at the ends of their streams: tell the connection.
 
     @cvar from_client: C{True} for the client's side.
     """
 
     from_client: bool
-    relay: Connection
+    connection: Connection
 
     def readConnectionLost(self) -> None:
-        self.relay.end_from(self.from_client, self.transport)
+        self.connection.end_from(self.from_client, self.transport)
 
     def writeConnectionLost(self) -> None:
-        """Nothing to do: the relay decided to half-close this side."""
+        """Nothing to do: the connection decided to half-close this side."""
 
     def connectionLost(self, reason: Any = None) -> None:
         reset = reason is not None and bool(
             reason.check(ConnectionLost) and not reason.check(ConnectionAborted)
         )  # the peer's reset, not one of ours
-        self.relay.lost(self.from_client, self.transport, reset)
+        self.connection.lost(self.from_client, self.transport, reset)
 
 
 class ClientSide(_Side):
@@ -57,23 +57,23 @@ class ClientSide(_Side):
 
     def connectionMade(self) -> None:
         _tune(self.transport, self.proxy.read_size)
-        self.relay = self.proxy.new_relay(self.transport)
-        self.proxy.connection_opened(self.relay)
-        self.relay.start()
+        self.connection = self.proxy.new_connection(self.transport)
+        self.proxy.connection_opened(self.connection)
+        self.connection.start()
 
     def dataReceived(self, data: bytes) -> None:
-        relay = self.relay
-        relay.active = True
+        connection = self.connection
+        connection.active = True
         self.proxy.bytes_to_backend += len(data)
-        if relay.mode in PASSING and relay.backend.transport is not None:
-            send_now(relay.backend.transport, data)
-            relay.unspliced -= len(data)
-            if relay.unspliced < 0:
-                relay.try_splice()
-            elif not relay.in_lane:
-                relay.try_lane()
+        if connection.mode in PASSING and connection.backend.transport is not None:
+            send_now(connection.backend.transport, data)
+            connection.unspliced -= len(data)
+            if connection.unspliced < 0:
+                connection.try_splice()
+            elif not connection.in_lane:
+                connection.try_lane()
         else:
-            relay.data_from(True, data)
+            connection.data_from(True, data)
 
 
 class BackendSide(_Side):
@@ -81,35 +81,35 @@ class BackendSide(_Side):
 
     from_client = False
 
-    def __init__(self, relay: Connection):
-        self.relay = relay
+    def __init__(self, connection: Connection):
+        self.connection = connection
 
     def connectionMade(self) -> None:
-        _tune(self.transport, self.relay.proxy.read_size)
-        self.relay.backend_connected(self)
+        _tune(self.transport, self.connection.proxy.read_size)
+        self.connection.backend_connected(self)
 
     def dataReceived(self, data: bytes) -> None:
-        relay = self.relay
-        relay.active = True
-        relay.proxy.bytes_to_client += len(data)
-        if relay.mode in PASSING:
-            send_now(relay.client.transport, data)
-            relay.unspliced -= len(data)
-            if relay.unspliced < 0:
-                relay.try_splice()
-            elif not relay.in_lane:
-                relay.try_lane()
+        connection = self.connection
+        connection.active = True
+        connection.proxy.bytes_to_client += len(data)
+        if connection.mode in PASSING:
+            send_now(connection.client.transport, data)
+            connection.unspliced -= len(data)
+            if connection.unspliced < 0:
+                connection.try_splice()
+            elif not connection.in_lane:
+                connection.try_lane()
         else:
-            relay.data_from(False, data)
+            connection.data_from(False, data)
 
 
 class BackendFactory(Factory):
-    """Builds the backend side of one relay (quietly: one per connection)."""
+    """Builds the backend side of one connection (quietly: one per connection)."""
 
     noisy = False
 
-    def __init__(self, relay: Connection):
-        self.relay = relay
+    def __init__(self, connection: Connection):
+        self.connection = connection
 
     def buildProtocol(self, addr: Any) -> BackendSide:
-        return BackendSide(self.relay)
+        return BackendSide(self.connection)

@@ -3,7 +3,7 @@ tcp connection, through a pipe per direction, so that the bytes never
 come up into Python.
 
 A connection starts on Twisted's transports; once it has moved
-L{SPLICE_AFTER} bytes with nothing but C{dummy} in play, the relay hands
+L{SPLICE_AFTER} bytes with nothing but C{dummy} in play, the connection hands
 both sockets to a L{SpliceLink}. Pipes come from a bounded
 L{PipePool}: past its size, connections stay on the transports.
 """
@@ -23,7 +23,7 @@ SPLICE_AFTER = 1 << 20
 #: Bytes moved by one C{splice} call (and the size asked of each pipe).
 CHUNK = 1 << 20
 _FLAGS = os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK
-#: What a relay's C{unspliced} is set to when it is never to be spliced.
+#: What a connection's C{unspliced} is set to when it is never to be spliced.
 NEVER = 1 << 62
 #: Bytes to wait before trying to splice again, when the moment was wrong.
 RETRY_SPLICE_AFTER = 1 << 16
@@ -108,17 +108,17 @@ class _End:
         self.link.fail()
 
 
-def splice_if_ready(relay: Any, pool: PipePool) -> tuple[SpliceLink | None, int]:
-    """Splice C{relay}'s sockets if they are TCP sockets, both streams go
+def splice_if_ready(connection: Any, pool: PipePool) -> tuple[SpliceLink | None, int]:
+    """Splice C{connection}'s sockets if they are TCP sockets, both streams go
     on, and the pipes can take what the transports still hold.
 
     @return: the link (or C{None}), and the bytes to pass on the
         transports before trying again (L{NEVER} once spliced or hopeless).
     """
-    transports = (relay.client.transport, relay.backend.transport)
+    transports = (connection.client.transport, connection.backend.transport)
     if not all(hasattr(t, "socket") and hasattr(t, "dataBuffer") for t in transports):
         return None, NEVER
-    if relay.client.ended or relay.backend.ended or any(t.disconnecting for t in transports):
+    if connection.client.ended or connection.backend.ended or any(t.disconnecting for t in transports):
         return None, RETRY_SPLICE_AFTER
     pipes = pool.take(), pool.take()
     if None in pipes or any(unsent_bytes(t) > pool.capacity for t in transports):
@@ -128,7 +128,7 @@ def splice_if_ready(relay: Any, pool: PipePool) -> tuple[SpliceLink | None, int]
         return None, RETRY_SPLICE_AFTER
     for transport in transports:
         transport.unregisterProducer()
-    link = SpliceLink(relay, relay.proxy.reactor, pipes)
+    link = SpliceLink(connection, connection.proxy.reactor, pipes)
     link.start()
     return link, NEVER
 
@@ -159,11 +159,11 @@ class _Direction:
 class SpliceLink:
     """Both sockets of one connection, spliced to each other."""
 
-    def __init__(self, relay: Any, reactor: Any, pipes: tuple[tuple[int, int], tuple[int, int]]):
-        self.relay = relay
+    def __init__(self, connection: Any, reactor: Any, pipes: tuple[tuple[int, int], tuple[int, int]]):
+        self.connection = connection
         self.reactor = reactor
-        client = _End(self, relay.client.transport)
-        backend = _End(self, relay.backend.transport)
+        client = _End(self, connection.client.transport)
+        backend = _End(self, connection.backend.transport)
         self._ends = (client, backend)
         self._directions = {
             client: _Direction(client, backend, pipes[0]),
@@ -207,7 +207,7 @@ class SpliceLink:
             self._read(source, False)
         else:
             direction.held += moved
-            self.relay.moved(source is self._ends[0], moved)
+            self.connection.moved(source is self._ends[0], moved)
         self.push(source)
 
     def push(self, source: _End) -> None:
@@ -235,16 +235,16 @@ class SpliceLink:
         except OSError:
             pass
         if all(end.ended for end in self._ends):
-            self.relay.close()
+            self.connection.close()
 
     def fail(self) -> None:
         """A socket failed (reset, broken pipe): the connection ends."""
         if self.active:
-            self.relay.close()
+            self.connection.close()
 
     def stop(self, pool: PipePool) -> None:
         """Give the sockets back to their transports and the pipes to
-        C{pool} (the relay then closes the transports)."""
+        C{pool} (the connection then closes the transports)."""
         if not self.active:
             return
         self.active = False

@@ -1,6 +1,6 @@
 """Following HTTP/1.x message boundaries without cutting frames.
 
-While every call only passes bytes, the framed relay passes each chunk on
+While every call only passes bytes, a framed connection passes each chunk on
 as it comes and shows it to the framing, which only has to know where
 each message ends, so that cutting frames may start again at a point of
 rest. h11 (L{vaurien.protocols.http.framing}) costs over a hundred
