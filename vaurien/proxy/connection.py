@@ -149,6 +149,15 @@ class Connection:
 
     # -- the fast paths ---------------------------------------------------
 
+    def sent_straight(self, count: int) -> None:
+        """C{count} bytes went transport to transport: once enough did,
+        the kernel's splice may take over; else the lane may."""
+        self.unspliced -= count
+        if self.unspliced < 0:
+            self.try_splice()
+        elif not self.in_lane:
+            self.try_lane()
+
     def try_splice(self) -> None:
         """Hand both sockets to the kernel if nothing but passing bytes is
         going on; else try again later, or never."""

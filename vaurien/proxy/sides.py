@@ -67,11 +67,7 @@ class ClientSide(_Side):
         self.proxy.bytes_to_backend += len(data)
         if connection.mode in PASSING and connection.backend.transport is not None:
             send_now(connection.backend.transport, data)
-            connection.unspliced -= len(data)
-            if connection.unspliced < 0:
-                connection.try_splice()
-            elif not connection.in_lane:
-                connection.try_lane()
+            connection.sent_straight(len(data))
         else:
             connection.data_from(True, data)
 
@@ -94,11 +90,7 @@ class BackendSide(_Side):
         connection.proxy.bytes_to_client += len(data)
         if connection.mode in PASSING:
             send_now(connection.client.transport, data)
-            connection.unspliced -= len(data)
-            if connection.unspliced < 0:
-                connection.try_splice()
-            elif not connection.in_lane:
-                connection.try_lane()
+            connection.sent_straight(len(data))
         else:
             connection.data_from(False, data)
 
