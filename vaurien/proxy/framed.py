@@ -90,6 +90,8 @@ class FramedConnection(Connection):
         self.machine.connected_framed()
         self.run_calls()
         self.release_early()
+        if self.client.ended:  # it ended while the backend connected
+            self.close_if_done()
 
     def backend_unreachable(self) -> None:
         if self.mode is TUNNEL:
