@@ -10,6 +10,8 @@ command -v wrk >/dev/null 2>&1 || need="$need wrk"
 command -v iperf3 >/dev/null 2>&1 || need="$need iperf3"
 command -v memcached >/dev/null 2>&1 || [ -x /usr/bin/memcached ] || need="$need memcached"
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need="$need haproxy"
+# redis-gen (bench/redis_gen.c) is built with the system cc on first use.
+command -v cc >/dev/null 2>&1 || need="$need gcc libc6-dev"
 if [ -z "$need" ]; then
     echo "bench/install.sh: all tools present"
     exit 0

@@ -1,63 +1,63 @@
-"""redis: redis-benchmark through C{--protocol redis}, at -P 1 and -P 32.
+"""redis: redis-benchmark and redis-gen through C{--protocol redis}, at -P 1 and -P 32.
 
 C{redis-benchmark -t ping,set,get -n N -c 50 -P K --csv} against a private
-redis-server, direct, through vaurien (100% dummy), through vaurien with
-C{20:delay,20:error} (delay 0), through portforward and through HAProxy.
-ops/s per test
-(PING_INLINE, PING_MBULK, SET, GET).
-
-With C{--compare}, the old vaurien gets both too (modes C{old} and
-C{old-faults}).
+redis-server, direct, through vaurien (100% dummy), through portforward
+and through HAProxy: ops/s per test (PING_INLINE, PING_MBULK, SET, GET).
 
 redis-benchmark 7 exits at the first error reply ("We now immediately exit
-on error"), so the faulted runs use this module's own client instead
-(C{python -m bench.redis_load PORT N CLIENTS PIPELINE}: asyncio, SET/GET
-alternating, an C{-ERR} reply counts as an operation). It is slower than
-redis-benchmark, so its rows compare the faulted proxy with the same
-client direct and through the 100%-dummy proxy, never with the rows above.
+on error"), so the rows with faults use redis-gen (C{bench/redis_gen.c},
+built with the system cc on first use): GET, 50 connections, pipelines of
+K, for a few seconds; every reply counts as an op, an C{-ERR} too. It
+measures direct, through vaurien at 100% dummy, with C{20:error} and
+with C{20:delay,20:error} (delay 0). With C{--compare}, the old vaurien
+gets all three too (modes C{old}, C{old@20:error}, ...).
 """
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-import json
-import sys
-import time
+from contextlib import ExitStack
 
-from bench import processes, report
+from bench import processes, redis_gen, report
 
-TOOLS = ["redis-benchmark", "redis-server", "haproxy"]
+TOOLS = ["redis-benchmark", "redis-server", "haproxy", "cc"]
 TESTS = ("PING_INLINE", "PING_MBULK", "SET", "GET")
-FAULTS = "20:delay,20:error"
-#: redis-benchmark reads CONFIG GET at start and exits on an error there,
-#: so the faults target the benchmarked commands only.
-FAULT_OPTIONS = ["--handler-delay-sleep", "0", "--handler-delay-commands", "PING,SET,GET",
-                 "--handler-error-commands", "PING,SET,GET"]
+#: The faulted proxies redis-gen measures beside the 100%-dummy one: handler, its options.
+FAULTS = {"20:error": [],
+          "20:delay,20:error": ["--handler-delay-sleep", "0"]}
+PIPELINES = (1, 32)
+#: redis-gen's targets, per pipeline, on its row with C{20:error}: -P32
+#: against direct, -P1 against vaurien's own 100%-dummy figure (rounds
+#: kept in the row as C{dummy}).
+ERROR_TARGETS = {
+    32: {"text": "ratio >= 0.30", "on": "ratio", "min": 0.3},
+    1: {"text": ">= 0.50 of dummy", "on": "ratio", "to": "dummy", "min": 0.5},
+}
 
 
-def faulted_mode(mode: str) -> str:
-    """The mode of the vaurien of C{mode} with L{FAULTS}: C{faults}, C{old-faults}."""
-    return "faults" if mode == report.VAURIEN else f"{mode}-faults"
+def faulted_mode(mode: str, handler: str) -> str:
+    """The mode of the vaurien of C{mode} with C{handler}: C{vaurien@20:error}, ..."""
+    return f"{mode}@{handler}"
 
 
 def faulted_column(mode: str) -> str | None:
     """The column a faulted mode's numbers go to (its vaurien's); C{None}
     for a mode without faults."""
-    if mode == "faults":
-        return report.VAURIEN
-    if mode.endswith("-faults"):
-        return mode[:-len("-faults")]
-    return None
+    return mode.split("@", 1)[0] if "@" in mode else None
+
+
+def fault_of(mode: str) -> str | None:
+    """The handler of a faulted mode, C{None} for the others."""
+    return mode.split("@", 1)[1] if "@" in mode else None
 
 
 def modes(ctx) -> list[str]:
-    """The context's modes, each vaurien followed by its faulted twin."""
+    """The context's modes, each vaurien followed by its faulted twins."""
     out = []
     for mode in ctx.modes():
         out.append(mode)
         if mode in ctx.vaurien_modes:
-            out.append(faulted_mode(mode))
+            out.extend(faulted_mode(mode, handler) for handler in FAULTS)
     return out
 
 
@@ -74,93 +74,71 @@ def redis_benchmark(port: int, n: int, pipeline: int, timeout: float) -> dict[st
     return rps
 
 
-async def _client(port: int, ops: int, pipeline: int, stats: dict, deadline: float) -> None:
-    reader, writer = await asyncio.open_connection(processes.HOST, port)
-    i = 0
-    while i < ops and time.monotonic() < deadline:
-        batch = []
-        for j in range(pipeline):
-            k = f"k{(i + j) % 1000}".encode()
-            if (i + j) % 2:
-                batch.append(b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(k), k))
-            else:
-                batch.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$3\r\nxyz\r\n" % (len(k), k))
-        writer.write(b"".join(batch))
-        for _ in range(pipeline):
-            line = await reader.readline()
-            if line.startswith(b"$") and line[1:2] != b"-":
-                await reader.readexactly(int(line[1:]) + 2)
-            elif line.startswith(b"-"):
-                stats["errors"] += 1
-            elif not line:
-                raise ConnectionError("closed")
-            stats["ops"] += 1
-        i += pipeline
-    writer.close()
+def gen_metrics() -> dict:
+    """redis-gen's rows: per pipeline, 100% dummy and each of L{FAULTS}."""
+    metrics = {}
+    for p in PIPELINES:
+        metrics[(p, "dummy")] = report.metric("redis", f"gen -P{p} GET dummy", "ops/s")
+        for handler in FAULTS:
+            target = ERROR_TARGETS[p] if handler == "20:error" else None
+            metrics[(p, handler)] = report.metric("redis", f"gen -P{p} GET {handler}", "ops/s",
+                                                  target)
+    return metrics
 
 
-async def _load(port: int, n: int, clients: int, pipeline: int) -> dict:
-    stats = {"ops": 0, "errors": 0}
-    t0 = time.perf_counter()
-    deadline = time.monotonic() + 120
-    await asyncio.gather(*(_client(port, n // clients, pipeline, stats, deadline)
-                           for _ in range(clients)))
-    stats["seconds"] = time.perf_counter() - t0
-    stats["ops_per_s"] = stats["ops"] / stats["seconds"]
-    return stats
-
-
-def py_load(port: int, n: int, pipeline: int, timeout: float = 180) -> dict:
-    """This module's own client in a subprocess: ops/s, errors counted as ops."""
-    out = processes.run([sys.executable, "-m", "bench.redis_load", str(port), str(n), "50",
-                         str(pipeline)], timeout)
-    return json.loads(out)
+def record_gen(metrics: dict, mode: str, pipeline: int, ops_per_s: float) -> None:
+    """Put one redis-gen figure in its rows: direct's in every row of its
+    pipeline (the faulted rows' ratio is to direct), vaurien's dummy figure
+    also as the C{dummy} of the rows with faults."""
+    handler = fault_of(mode)
+    column = faulted_column(mode) or mode
+    report.add(metrics[(pipeline, handler or "dummy")], column, ops_per_s)
+    if handler is None and mode in ("direct", report.VAURIEN):
+        for h in FAULTS:
+            report.add(metrics[(pipeline, h)], "direct" if mode == "direct" else "dummy",
+                       ops_per_s)
 
 
 def run(ctx) -> list[dict]:
     n = 50_000 if ctx.quick else 200_000
-    py_n = 10_000 if ctx.quick else 40_000
+    seconds = 2.0 if ctx.quick else 5.0
     targets = {1: {"text": "ratio >= 0.60", "on": "ratio", "min": 0.6},
                32: {"text": "ratio >= 0.40", "on": "ratio", "min": 0.4}}
     metrics = {}
-    for p in (1, 32):
+    for p in PIPELINES:
         for t in TESTS:
-            metrics[(p, t, "dummy")] = report.metric("redis", f"-P{p} {t}", "ops/s", targets[p])
-        metrics[(p, "py", "dummy")] = report.metric("redis", f"py client -P{p} SET/GET dummy", "ops/s")
-        metrics[(p, "py", "faults")] = report.metric("redis", f"py client -P{p} SET/GET {FAULTS}",
-                                                    "ops/s")
+            metrics[(p, t)] = report.metric("redis", f"-P{p} {t}", "ops/s", targets[p])
+    gen = gen_metrics()
+    redis_gen.build()
     backend = processes.free_port()
     server = ["redis-server", "--port", str(backend), "--bind", processes.HOST, "--save", "",
               "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no"]
-    with processes.Process("redis-server", server, backend), \
-            ctx.proxies(backend, "redis") as ports, \
-            ctx.proxies(backend, "redis", FAULTS, extra=FAULT_OPTIONS,
-                        modes=ctx.vaurien_modes) as faulted:
-        ports.update({faulted_mode(mode): faulted[mode] for mode in ctx.vaurien_modes})
+    with ExitStack() as stack:
+        stack.enter_context(processes.Process("redis-server", server, backend))
+        ports = stack.enter_context(ctx.proxies(backend, "redis"))
+        for handler, options in FAULTS.items():
+            faulted = stack.enter_context(ctx.proxies(backend, "redis", handler, extra=options,
+                                                      modes=ctx.vaurien_modes))
+            ports.update({faulted_mode(mode, handler): faulted[mode]
+                          for mode in ctx.vaurien_modes})
+        # every key the GETs read holds a value: 50 x 32 SETs cover key:0..999
+        redis_gen.run(backend, pipeline=32, test="set", count=1600, seconds=10)
 
         def measure(mode, r):
-            column = faulted_column(mode)
-            for p in (1, 32):
-                if column is None:
+            for p in PIPELINES:
+                if faulted_column(mode) is None:
                     rps = redis_benchmark(ports[mode], n, p, timeout=600)
                     for t in TESTS:
-                        report.add(metrics[(p, t, "dummy")], mode, rps.get(t))
+                        report.add(metrics[(p, t)], mode, rps.get(t))
                     ctx.log(f"redis round {r} {mode} -P{p}: " +
                             " ".join(f"{t}={rps.get(t, 0):,.0f}" for t in TESTS))
-                if mode not in report.REFERENCES:
-                    st = py_load(ports[mode], py_n, p)
-                    kind = "dummy" if column is None else "faults"
-                    report.add(metrics[(p, "py", kind)], column or mode, st["ops_per_s"])
-                    if mode == "direct":
-                        report.add(metrics[(p, "py", "faults")], "direct", st["ops_per_s"])
-                    ctx.log(f"redis round {r} {mode} py client -P{p}: {st['ops_per_s']:,.0f} ops/s "
-                            f"({st['errors']} errors of {st['ops']})")
+                if mode in report.REFERENCES:
+                    continue
+                st = redis_gen.run(ports[mode], pipeline=p, seconds=seconds)
+                record_gen(gen, mode, p, st["ops_per_s"])
+                ctx.log(f"redis round {r} {mode} gen -P{p} GET: {st['ops_per_s']:,.0f} ops/s "
+                        f"({st['errors']:,} errors of {st['ops']:,})")
 
         ctx.interleave(modes(ctx), measure)
-    return ([metrics[(p, t, "dummy")] for p in (1, 32) for t in TESTS]
-            + [metrics[(p, "py", k)] for p in (1, 32) for k in ("dummy", "faults")])
-
-
-if __name__ == "__main__":
-    port_, n_, clients_, pipeline_ = (int(x) for x in sys.argv[1:5])
-    print(json.dumps(asyncio.run(_load(port_, n_, clients_, pipeline_))))
+    return ([metrics[(p, t)] for p in PIPELINES for t in TESTS]
+            + [gen[(p, k)] for p in PIPELINES for k in ("dummy", *FAULTS)])

@@ -13,6 +13,10 @@ and usually not the two references.
 
 C{target.on} is C{"ratio"} (vaurien median / direct median) or C{"value"}
 (vaurien's median itself, e.g. added microseconds); C{min}/C{max} bound it.
+With C{target.to}, the ratio is to the median of that key of C{rounds}
+instead of direct's (redis-gen's C{20:error} row at -P1 against vaurien's
+own 100%-dummy rounds, kept in the row as C{"dummy"}); the table prints
+that ratio beside yes/NO, as no column shows it.
 """
 from __future__ import annotations
 
@@ -59,13 +63,17 @@ def summarize(m: dict) -> dict:
         v = med.get(mode)
         ratios[mode] = (v / d) if (v is not None and d and m.get("show_ratio", True)) else None
     new, old = med.get(VAURIEN), med.get(OLD)
-    met = None
+    met = x = None
     t = m.get("target")
     if t:
-        x = ratios[VAURIEN] if t["on"] == "ratio" else new
+        if t.get("to"):
+            base = med.get(t["to"])
+            x = (new / base) if (new is not None and base) else None
+        else:
+            x = ratios[VAURIEN] if t["on"] == "ratio" else new
         if x is not None:
             met = (t.get("min") is None or x >= t["min"]) and (t.get("max") is None or x <= t["max"])
-    return {"median": med, "ratio": ratios, "met": met,
+    return {"median": med, "ratio": ratios, "met": met, "checked": x,
             "new_over_old": (new / old) if (new is not None and old) else None}
 
 
@@ -109,6 +117,8 @@ def table(metrics: list[dict]) -> str:
         med, r = s["median"], s["ratio"]
         t = m.get("target")
         met = {True: "yes", False: "NO", None: "-" if not t else "?"}[s["met"]]
+        if t and t.get("to") and s["checked"] is not None:
+            met += f" ({_fmt(s['checked'])})"
         row = [m["bench"], m["name"], m["unit"], _fmt(med.get("direct"))]
         for mode in modes:
             row += [_fmt(med.get(mode)), _fmt(r[mode])]

@@ -203,17 +203,23 @@ class ModeTests(TestCase):
         self.assertEqual([m for r, m in seen if r == 2], ["old", "direct", "vaurien"])
 
     def test_faulted_redis_modes_report_in_their_vaurien_column(self) -> None:
-        for mode, faulted in (("vaurien", "faults"), ("old", "old-faults")):
-            self.assertEqual(redis_load.faulted_mode(mode), faulted)
+        for mode in ("vaurien", "old"):
+            faulted = redis_load.faulted_mode(mode, "20:delay,20:error")
+            self.assertEqual(faulted, f"{mode}@20:delay,20:error")
             self.assertEqual(redis_load.faulted_column(faulted), mode)
+            self.assertEqual(redis_load.fault_of(faulted), "20:delay,20:error")
         for mode in ("direct", "vaurien", "old", "portforward", "haproxy"):
             self.assertIsNone(redis_load.faulted_column(mode))
+            self.assertIsNone(redis_load.fault_of(mode))
 
     def test_redis_runs_each_vaurien_with_and_without_faults(self) -> None:
         self.assertEqual(redis_load.modes(Context(3, True)),
-                         ["direct", "vaurien", "faults", "portforward", "haproxy"])
+                         ["direct", "vaurien", "vaurien@20:error", "vaurien@20:delay,20:error",
+                          "portforward", "haproxy"])
         ctx = Context(3, True, trees={"vaurien": None, "old": self.old}, references=False)
-        self.assertEqual(redis_load.modes(ctx), ["direct", "vaurien", "faults", "old", "old-faults"])
+        self.assertEqual(redis_load.modes(ctx),
+                         ["direct", "vaurien", "vaurien@20:error", "vaurien@20:delay,20:error",
+                          "old", "old@20:error", "old@20:delay,20:error"])
 
 
 class TableTests(TestCase):
