@@ -1,4 +1,4 @@
-"""The lane (L{vaurien.proxy.lane}): skimming redis connections and joined
+"""The lane (L{vaurien.fastpath.lane}): skimming redis connections and joined
 tcp connections are read outside the reactor's dispatch, and handed back
 to their transports for anything out of the ordinary, with every byte
 kept."""
@@ -22,8 +22,8 @@ from tests.proxying import (
     WAIT, echo_backend, entries, eventually, proxy_settings, read_reply, start_proxy,
 )
 from tests.servers import start_redis
-from vaurien.proxy import lane
-from vaurien.proxy.pump import PyPump
+from vaurien.fastpath import lane
+from vaurien.fastpath.pump import PyPump
 
 #: A value larger than what the socket buffers between a client that does
 #: not read and the proxy can hold.
