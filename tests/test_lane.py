@@ -21,6 +21,7 @@ from twisted.trial.unittest import TestCase
 from tests.proxying import (
     WAIT, echo_backend, entries, eventually, proxy_settings, read_reply, start_proxy,
 )
+from tests.accelerators import fast_paths_on
 from tests.servers import start_redis
 from vaurien.fastpath import lane
 from vaurien.fastpath.pump import PyPump
@@ -32,6 +33,7 @@ BIG = 8 << 20
 
 class SkimmingInTheLaneTests(TestCase):
     def setUp(self):
+        fast_paths_on()
         self.redis_port = start_redis(self)
         self.port, factory = start_proxy(
             self, proxy_settings(self.redis_port, protocol="redis")
@@ -236,6 +238,7 @@ class LaneWaitTests(TestCase):
 
 class JoinedTcpInTheLaneTests(TestCase):
     def setUp(self):
+        fast_paths_on()
         self.port, factory = start_proxy(self, proxy_settings(echo_backend(self)))
         self.proxy = factory.proxy
 
