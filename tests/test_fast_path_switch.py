@@ -62,7 +62,8 @@ class SwitchTests(TestCase):
         """C{--no-fast-path} on the command line, C{no_fast_path = true}
         in C{[vaurien]} or a C{[proxy:NAME]} section."""
         self.assertFalse(parse("--backend", "127.0.0.1:9").proxies[0].no_fast_path)
-        self.assertTrue(parse("--backend", "127.0.0.1:9", "--no-fast-path").proxies[0].no_fast_path)
+        off = parse("--backend", "127.0.0.1:9", "--no-fast-path")
+        self.assertTrue(off.proxies[0].no_fast_path)
         path = self.mktemp()
         with open(path, "w", encoding="utf-8") as ini:
             ini.write(textwrap.dedent("""\
@@ -115,8 +116,10 @@ class SwitchTests(TestCase):
         self.addCleanup(service.stopService)
 
         self.assertEqual(await echoed(port, b"through" * 10_000), b"through" * 10_000)
-        warnings = [e for e in events
-                    if e.get("log_level") == LogLevel.warn and "fast paths" in e.get("log_format", "")]
+        warnings = [
+            e for e in events
+            if e.get("log_level") == LogLevel.warn and "fast paths" in e.get("log_format", "")
+        ]
         self.assertEqual(len(warnings), 1, warnings)
         self.assertEqual(warnings[0]["missing"], "twisted.internet.tcp.Connection._tempDataLen")
         factories = [s.factory for s in service.services]

@@ -24,7 +24,9 @@ _LINGER_ZERO = struct.pack("ii", 1, 0)
 log = Logger()
 
 
-def reset_once_sent(transport: Any, clock: Any, unsent: Callable[[Any], int] | None = None) -> None:
+def reset_once_sent(
+    transport: Any, clock: Any, unsent: Callable[[Any], int] | None = None
+) -> None:
     """Reset C{transport}'s connection once what was written to it is sent
     and acknowledged (at most L{MOST} seconds from now). A transport that
     is not a plain TCP socket (TLS, say) is closed the orderly way.
