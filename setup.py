@@ -21,6 +21,6 @@ setup(
         Extension("vaurien.protocols.http._skim", ["vaurien/protocols/http/_skim.c"],
                   include_dirs=[_PROTOCOLS], depends=[f"{_PROTOCOLS}/_follower.h"],
                   optional=True),
-        Extension("vaurien._pump", ["vaurien/_pump.c"], optional=True),
+        Extension("vaurien.fastpath._pump", ["vaurien/fastpath/_pump.c"], optional=True),
     ],
 )

@@ -26,7 +26,7 @@ from typing import Callable, Iterator
 ACCELERATORS = (
     ("vaurien.protocols.redis._skim", "vaurien._skim"),
     ("vaurien.protocols.http._skim", "vaurien._http_skim"),
-    ("vaurien._pump",),
+    ("vaurien.fastpath._pump", "vaurien._pump"),
 )
 #: Seconds given to one git command or import probe, and to building the C accelerators.
 GIT_TIMEOUT = 60.0

@@ -26,7 +26,7 @@ export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=lib
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export PYTHONMALLOC=malloc PYTHONPATH="$copy"
-unset VAURIEN_NO_EXTENSIONS
+unset VAURIEN_NO_EXTENSIONS VAURIEN_NO_FAST_PATH
 
 "$python" -c '
 import sys

@@ -94,7 +94,8 @@ class BytesBothWaysTests(TestCase):
         spliced by the kernel once past the first MiB."""
         proxy = await self.exchange(64 * MiB, "100:dummy")
         await poll(lambda: not proxy.connections)
-        self.assertEqual(proxy.pipes.kept, 2)
+        if proxy.fast_paths:  # else no splice: the bytes passed on the transports
+            self.assertEqual(proxy.pipes.kept, 2)
 
     def test_64_mib_each_way_through_handler_calls(self):
         """The same through a handler that is called for every chunk."""

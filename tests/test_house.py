@@ -31,18 +31,19 @@ ABOVE_ROOMS = ("vaurien.proxy", "vaurien.fastpath", "vaurien.control",
 
 #: The socket wrappers' C{_closed}: the seed's, public by the handler contract.
 SEED_CLOSED = "_closed"
-#: Twisted's private attributes read today, and where. Only the fast-path
-#: modules may; once they move into vaurien/fastpath/, the rule becomes
-#: "only vaurien/fastpath/ may".
+#: The only package that may read Twisted's private attributes: the fast paths.
+FAST_PATH = "vaurien/fastpath/"
+#: Twisted's private attributes read today, and where: only vaurien/fastpath/
+#: may (L{HouseRulesTests.test_only_the_fast_path_reads_twisted_privates}).
 TWISTED_PRIVATES = {
-    # send_now: a direct send only when the transport holds no write back.
-    ("vaurien/sending.py", "_tempDataLen"),
+    # send_now: a direct send only when the transport holds no write back;
     # unsent_bytes: what a transport still holds, before a splice or the lane.
-    ("vaurien/proxy/splice.py", "_tempDataLen"),
+    ("vaurien/fastpath/sending.py", "_tempDataLen"),
     # _take_unsent: those held bytes, moved from the transport to the pipe.
-    ("vaurien/proxy/splice.py", "_tempDataBuffer"),
+    ("vaurien/fastpath/splice.py", "_tempDataLen"),
+    ("vaurien/fastpath/splice.py", "_tempDataBuffer"),
     # _epoll_fd: the epoll reactor's own set, which the pump waits on.
-    ("vaurien/proxy/lane.py", "_poller"),
+    ("vaurien/fastpath/lane.py", "_poller"),
 }
 
 
@@ -324,6 +325,11 @@ class HouseRulesTests(TestCase):
     def test_imports_run_one_way(self) -> None:
         """Each room imports only what the house lets it."""
         self.assertClean(import_violations(), "imports run one way")
+
+    def test_only_the_fast_path_reads_twisted_privates(self) -> None:
+        """Every module let read Twisted's private attributes is in
+        vaurien/fastpath/."""
+        self.assertEqual([path for path, _ in TWISTED_PRIVATES if not path.startswith(FAST_PATH)], [])
 
     def test_no_module_reads_anothers_privates(self) -> None:
         """A private name is read only in the module that defines it (the

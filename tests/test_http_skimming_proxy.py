@@ -12,8 +12,8 @@ from tests.proxying import entries, listen, proxy_settings, start_proxy
 from tests.test_http_proxy import RawHTTPClient, backend_site
 from vaurien.protocols.http import skim as http_skim
 from vaurien.protocols.http.skim import SkimmingHttpFraming
-from vaurien.proxy import lane
-from vaurien.proxy.pump import PyPump
+from vaurien.fastpath import lane
+from vaurien.fastpath.pump import PyPump
 
 
 class SkimmingProxyTests(TestCase):

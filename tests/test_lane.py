@@ -1,4 +1,4 @@
-"""The lane (L{vaurien.proxy.lane}): skimming redis connections and joined
+"""The lane (L{vaurien.fastpath.lane}): skimming redis connections and joined
 tcp connections are read outside the reactor's dispatch, and handed back
 to their transports for anything out of the ordinary, with every byte
 kept."""
@@ -21,9 +21,10 @@ from twisted.trial.unittest import TestCase
 from tests.proxying import (
     WAIT, echo_backend, entries, eventually, proxy_settings, read_reply, start_proxy,
 )
+from tests.accelerators import fast_paths_on
 from tests.servers import start_redis
-from vaurien.proxy import lane
-from vaurien.proxy.pump import PyPump
+from vaurien.fastpath import lane
+from vaurien.fastpath.pump import PyPump
 
 #: A value larger than what the socket buffers between a client that does
 #: not read and the proxy can hold.
@@ -32,6 +33,7 @@ BIG = 8 << 20
 
 class SkimmingInTheLaneTests(TestCase):
     def setUp(self):
+        fast_paths_on()
         self.redis_port = start_redis(self)
         self.port, factory = start_proxy(
             self, proxy_settings(self.redis_port, protocol="redis")
@@ -236,6 +238,7 @@ class LaneWaitTests(TestCase):
 
 class JoinedTcpInTheLaneTests(TestCase):
     def setUp(self):
+        fast_paths_on()
         self.port, factory = start_proxy(self, proxy_settings(echo_backend(self)))
         self.proxy = factory.proxy
 

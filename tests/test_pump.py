@@ -1,4 +1,4 @@
-"""The lane's pump (L{vaurien.proxy.pump}), in Python and in C, on real
+"""The lane's pump (L{vaurien.fastpath.pump}), in Python and in C, on real
 loopback TCP connections: every action it can hand back, and the same
 answers from both."""
 from __future__ import annotations
@@ -13,7 +13,7 @@ from twisted.trial.unittest import TestCase
 
 from tests.accelerators import in_use
 from vaurien.protocols.framing import FramingError
-from vaurien.proxy import pump
+from vaurien.fastpath import pump
 
 QUIET = object()  # the quiet slot in force
 
@@ -317,7 +317,7 @@ class CPumpTests(PyPumpTests):
     """The pump in C, with the same answers."""
 
     def setUp(self):
-        self.Pump = in_use("vaurien._pump").Pump
+        self.Pump = in_use("vaurien.fastpath._pump").Pump
         super().setUp()
 
     def test_the_lane_uses_it(self):

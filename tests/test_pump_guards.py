@@ -12,7 +12,7 @@ from twisted.trial.unittest import TestCase
 from tests.accelerators import in_use
 from tests.processes import python_output
 from tests.test_pump import QUIET, _Key, _meanwhile, _pair, _ready, _receive
-from vaurien.proxy import pump
+from vaurien.fastpath import pump
 
 
 class _FailingKey(_Key):
@@ -97,7 +97,7 @@ class PyPumpGuardTests(TestCase):
         """Not a loop without end growing a table for it."""
         script = (
             "import sys\n"
-            "from vaurien.proxy import pump\n"
+            "from vaurien.fastpath import pump\n"
             f"p = pump.{self.pump_name}(64)\n"
             "try:\n"
             "    p.add(2**31 - 1, 2**31 - 2, None, None, None, None, 0)\n"
@@ -158,7 +158,7 @@ class CPumpGuardTests(PyPumpGuardTests):
     pump_name = "Pump"
 
     def setUp(self):
-        in_use("vaurien._pump")
+        in_use("vaurien.fastpath._pump")
         super().setUp()
 
     def test_initialising_again_is_refused(self):

@@ -24,6 +24,7 @@ from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import SkipTest, TestCase
 
+from tests.accelerators import fast_paths_on
 from tests.proxying import (
     Collector,
     Echo,
@@ -297,6 +298,7 @@ class BackendKilledTests(TestCase):
     async def test_tcp_backend_killed_while_spliced(self):
         """20 clients, each past 2 MiB (so spliced by the kernel), when the
         backend's port closes and every connection of it is aborted."""
+        fast_paths_on()
         backend = serve(self, FirehoseFactory())
         backend_port = backend.port.getHost().port
         port, factory = start_proxy(self, proxy_settings(backend_port))

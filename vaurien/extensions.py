@@ -1,6 +1,6 @@
 """The one switch over the optional C accelerators
 (C{vaurien.protocols.redis._skim}, C{vaurien.protocols.http._skim},
-C{vaurien._pump}): each chooser asks here for its C module by its full
+C{vaurien.fastpath._pump}): each chooser asks here for its C module by its full
 dotted name and falls back on its pure Python twin without one.
 
 C{VAURIEN_NO_EXTENSIONS=1} in the environment forces the Python twins

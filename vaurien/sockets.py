@@ -19,7 +19,6 @@ from typing import Any, Callable
 
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 
-from vaurien.sending import send_now
 
 
 def socket_address(address: Any) -> Any:
@@ -33,6 +32,10 @@ def socket_address(address: Any) -> Any:
         name = address.name
         return name.decode() if isinstance(name, bytes) else name
     return str(address)
+
+
+def _write(transport: Any, data: bytes) -> None:
+    transport.write(data)
 
 
 class _Unshared:
@@ -66,14 +69,19 @@ class TransportSocket:
         handler (handlers may set it themselves).
     """
 
-    def __init__(self, reactor: Any, on_consumed: Callable[[], None] = lambda: None):
+    def __init__(self, reactor: Any, on_consumed: Callable[[], None] = lambda: None,
+                 send_now: Callable[[Any, bytes], None] | None = None):
         """
         @param reactor: the reactor writes are handed to from threads.
         @param on_consumed: called (on the reactor thread) after a handler
             took bytes, so the proxy can resume reading this side.
+        @param send_now: how C{sendall} writes to the transport:
+            C{send_now(transport, data)} (the proxy's direct send); Twisted's
+            own C{write} if C{None}.
         """
         self._reactor = reactor
         self._on_consumed = on_consumed
+        self._send_now = _write if send_now is None else send_now
         self._buffer = bytearray()
         self._ended = False
         self.end_seen = False
@@ -202,7 +210,7 @@ class TransportSocket:
             return
         if self.transport is None or self.transport.disconnected:
             raise BrokenPipeError(32, "Broken pipe")
-        self._call_in_reactor(send_now, self.transport, bytes(data))
+        self._call_in_reactor(self._send_now, self.transport, bytes(data))
 
     def shutdown(self, how: int) -> None:
         """C{SHUT_WR} sends end-of-stream; C{SHUT_RD} stops reading;

@@ -65,6 +65,11 @@ CORE_SETTINGS = {
             "stay_connected", bool, False,
             "Keep the client connected when the backend goes away.",
         ),
+        CoreSetting(
+            "no_fast_path", bool, False,
+            "Turn off the fast paths (the lane, splice, the direct send): every"
+            " byte goes through Twisted's public API (env: VAURIEN_NO_FAST_PATH=1).",
+        ),
         CoreSetting("backlog", int, 8192, "Listen backlog.", minimum=1),
         CoreSetting("seed", int, None, "Seed of the handler choice, for repeatable runs."),
         CoreSetting(
@@ -102,8 +107,8 @@ CORE_SETTINGS = {
 #: The settings each proxy has: in C{[vaurien]} for the single proxy, or in
 #: each C{[proxy:NAME]}.
 PROXY_SETTINGS = (
-    "proxy", "backend", "protocol", "handler", "timeout", "stay_connected", "backlog",
-    "seed", "max_buffer", "threads",
+    "proxy", "backend", "protocol", "handler", "timeout", "stay_connected", "no_fast_path",
+    "backlog", "seed", "max_buffer", "threads",
 )
 
 #: Another name for a setting, in the file and on the command line.

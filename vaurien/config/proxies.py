@@ -106,6 +106,7 @@ def _proxy(
         handlers=handler_entries(handler_spec, handlers),
         timeout=setting_value(given, "timeout"),
         stay_connected=setting_value(given, "stay_connected"),
+        no_fast_path=setting_value(given, "no_fast_path"),
         backlog=setting_value(given, "backlog"),
         seed=setting_value(given, "seed"),
         max_buffer=setting_value(given, "max_buffer"),

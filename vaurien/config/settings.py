@@ -95,6 +95,8 @@ class ProxySettings:
         (0: never).
     @ivar stay_connected: keep the client connected when a handler returns
         C{False} or the backend goes away.
+    @ivar no_fast_path: the proxy's connections never take the fast paths
+        (L{vaurien.fastpath}): no lane, no splice, no direct send.
     @ivar backlog: listen backlog.
     @ivar seed: seed of the handler choice, for repeatable runs.
     @ivar max_buffer: bytes buffered per direction before reading pauses.
@@ -111,6 +113,7 @@ class ProxySettings:
     protocol_options: Mapping[str, Any] = field(converter=_frozen_mapping, factory=dict)
     timeout: float = 30.0
     stay_connected: bool = False
+    no_fast_path: bool = False
     backlog: int = 8192
     seed: int | None = None
     max_buffer: int = 256 * 1024

@@ -23,7 +23,7 @@ from vaurien.proxy.machine import (
 )
 from vaurien.proxy.opening import BackendOpener
 from vaurien.proxy.resets import reset_once_sent
-from vaurien.proxy.splice import NEVER, SPLICE_AFTER, splice_if_ready
+from vaurien.fastpath import NEVER, SPLICE_AFTER, splice_if_ready
 from vaurien.sockets import TransportSocket
 
 
@@ -51,8 +51,8 @@ class Connection:
         self.mode = CONNECTING
         self.closed = False
         self.machine = ConnectionMachine(self)
-        self.client = TransportSocket(proxy.reactor, lambda: self.consumed(True))
-        self.backend = TransportSocket(proxy.reactor, lambda: self.consumed(False))
+        self.client = TransportSocket(proxy.reactor, lambda: self.consumed(True), proxy.send_now)
+        self.backend = TransportSocket(proxy.reactor, lambda: self.consumed(False), proxy.send_now)
         self.client.attach(client_transport)
         self.client_gate = PauseGate(client_transport)
         self.backend_gate: PauseGate | None = None
@@ -342,7 +342,7 @@ class Connection:
 
     def reset(self, transport: Any) -> None:
         if not transport.disconnected:
-            reset_once_sent(transport, self.proxy.clock)
+            reset_once_sent(transport, self.proxy.clock, self.proxy.unsent)
 
     def park_backend(self) -> bool:
         """With tcp's C{reuse_socket}, hand a healthy backend connection to

@@ -9,7 +9,6 @@ from typing import Any
 from attrs import Factory, define
 
 from vaurien.protocols.framing import Frame
-from vaurien.sending import send_now
 
 
 @define
@@ -160,7 +159,8 @@ class Exchanges:
             if head is self.last_call:
                 break
         if ready:
-            send_now(self.connection.client.transport, b"".join(ready))
+            connection = self.connection
+            connection.proxy.send_now(connection.client.transport, b"".join(ready))
         return self.last_call is not None and self.last_call.delivered
 
 

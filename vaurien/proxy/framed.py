@@ -36,7 +36,6 @@ from vaurien.proxy.exchanges import Call, Exchanges, Work, request_label
 from vaurien.proxy.fall_back import FallBack
 from vaurien.proxy.machine import SKIMMING, SWITCHING, TUNNEL
 from vaurien.proxy.skimming import Skimmer
-from vaurien.sending import send_now
 from vaurien.config import handlers_label
 
 #: Most bytes held for one frame in progress: past it, framing stops and
@@ -200,7 +199,7 @@ class FramedConnection(Connection):
             exchanges.calls.append(call)
             exchanges.queue(exchanges.requests, Work(call, True))
         if passed:
-            send_now(self.backend.transport, b"".join(passed))
+            self.proxy.send_now(self.backend.transport, b"".join(passed))
 
     def passes(self, call: Call) -> bool:
         """Whether C{call} can skip its handler: a passthrough handler, and

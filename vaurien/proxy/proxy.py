@@ -5,8 +5,6 @@ Twisted factory a listening endpoint is given.
 """
 from __future__ import annotations
 
-import os
-import select
 from collections import Counter
 from typing import Any
 
@@ -19,9 +17,8 @@ from vaurien.proxy.calls import HandlerSlot, runs_in_thread
 from vaurien.proxy.choice import HandlerChoice
 from vaurien.handlers import Handler
 from vaurien.proxy.framed import FramedConnection
-from vaurien.proxy.lane import Lane
+from vaurien.fastpath import FastPaths
 from vaurien.proxy.live import LiveControl
-from vaurien.proxy.splice import PipePool
 from vaurien.proxy.connection import Connection
 from vaurien.proxy.sides import BackendFactory, ClientSide
 from vaurien.config import HandlerEntry, ProxySettings, Targets
@@ -29,8 +26,6 @@ from vaurien.config import HandlerEntry, ProxySettings, Targets
 
 #: Most backend connections kept for reuse (tcp's C{reuse_socket}).
 MAX_IDLE_BACKENDS = 100
-#: Most pipes for spliced connections (two each): 1,024 file descriptors.
-MAX_PIPES = 512
 
 
 def _instantiate(cls: type, options: Any, proxy: Any = None) -> Any:
@@ -66,6 +61,9 @@ class Proxy:
     @ivar stuck_threads: worker threads still running a handler call whose
         connection was closed at the timeout.
     @ivar control: what the control API may do to this proxy.
+    @ivar fast_paths: whether its connections may take the fast paths
+        (L{vaurien.fastpath}); L{lane}, L{pipes}, L{send_now} and
+        L{unsent} are theirs, or their plain stand-ins when off.
     """
 
     def __init__(self, settings: ProxySettings, reactor: Any = None, clock: Any = None):
@@ -82,8 +80,10 @@ class Proxy:
         self.use_backend(settings.backend)
         self._threads: ThreadPool | None = None
         self._idle_backends: list[Any] = []
-        self.pipes = PipePool(MAX_PIPES) if hasattr(os, "splice") else None
-        self.lane = Lane(self) if hasattr(select, "epoll") else None
+        fast = FastPaths(self, not settings.no_fast_path)
+        self.fast_paths = fast.on
+        self.lane, self.pipes, self.send_now, self.unsent = (
+            fast.lane, fast.pipes, fast.send_now, fast.unsent)
         self.connections: set[Any] = set()
         self.calls: Counter[str] = Counter()
         self.connections_total = 0

@@ -11,11 +11,9 @@ import fcntl
 import socket
 import struct
 import termios
-from typing import Any
+from typing import Any, Callable
 
 from twisted.logger import Logger
-
-from vaurien.proxy.splice import unsent_bytes
 
 #: How often the kernel's send queue is looked at, in seconds.
 POLL = 0.001
@@ -26,10 +24,16 @@ _LINGER_ZERO = struct.pack("ii", 1, 0)
 log = Logger()
 
 
-def reset_once_sent(transport: Any, clock: Any) -> None:
+def reset_once_sent(
+    transport: Any, clock: Any, unsent: Callable[[Any], int] | None = None
+) -> None:
     """Reset C{transport}'s connection once what was written to it is sent
     and acknowledged (at most L{MOST} seconds from now). A transport that
-    is not a plain TCP socket (TLS, say) is closed the orderly way."""
+    is not a plain TCP socket (TLS, say) is closed the orderly way.
+
+    @param unsent: what C{transport} still holds to write, in bytes (the
+        proxy's, L{vaurien.fastpath.FastPaths.unsent}); C{None}: nothing
+        but the kernel's send queue is looked at."""
     if getattr(transport, "socket", None) is None:
         transport.loseConnection()
         return
@@ -40,7 +44,7 @@ def reset_once_sent(transport: Any, clock: Any) -> None:
         if transport.disconnected:
             return
         handle = transport.getHandle()
-        if _queued(transport, handle) and clock.seconds() < deadline:
+        if _queued(transport, handle, unsent) and clock.seconds() < deadline:
             clock.callLater(POLL, check)
             return
         try:
@@ -52,10 +56,10 @@ def reset_once_sent(transport: Any, clock: Any) -> None:
     check()
 
 
-def _queued(transport: Any, handle: Any) -> int:
+def _queued(transport: Any, handle: Any, unsent: Callable[[Any], int] | None) -> int:
     """Bytes written to C{transport} not yet acknowledged by its peer: in
     Twisted's buffer, then in the kernel's send queue."""
-    held = unsent_bytes(transport)
+    held = 0 if unsent is None else unsent(transport)
     if held:
         return held
     try:

@@ -12,7 +12,6 @@ from zope.interface import implementer
 
 from vaurien.proxy.connection import Connection
 from vaurien.proxy.machine import PASSING
-from vaurien.sending import send_now
 
 
 def _tune(transport: Any, read_size: int) -> None:
@@ -66,7 +65,7 @@ class ClientSide(_Side):
         connection.active = True
         self.proxy.bytes_to_backend += len(data)
         if connection.mode in PASSING and connection.backend.transport is not None:
-            send_now(connection.backend.transport, data)
+            connection.proxy.send_now(connection.backend.transport, data)
             connection.sent_straight(len(data))
         else:
             connection.data_from(True, data)
@@ -89,7 +88,7 @@ class BackendSide(_Side):
         connection.active = True
         connection.proxy.bytes_to_client += len(data)
         if connection.mode in PASSING:
-            send_now(connection.client.transport, data)
+            connection.proxy.send_now(connection.client.transport, data)
             connection.sent_straight(len(data))
         else:
             connection.data_from(False, data)

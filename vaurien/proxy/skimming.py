@@ -9,7 +9,7 @@ rest (no frame in progress either way, no reply owed), so an open
 connection gets a fault on its next request.
 
 Once a skimming connection has nothing held on either side, its sockets
-move to the proxy's lane (L{vaurien.proxy.lane}), which reads them with
+move to the proxy's lane (L{vaurien.fastpath.lane}), which reads them with
 less work per chunk than the reactor's dispatch.
 """
 from __future__ import annotations
@@ -20,7 +20,6 @@ from typing import Any
 from vaurien.interfaces import ISkimming
 from vaurien.protocols.framing import FramingError
 from vaurien.proxy.machine import FRAMED, SKIMMING
-from vaurien.sending import send_now
 
 
 class Skimmer:
@@ -69,10 +68,11 @@ class Skimmer:
     def skim(self, from_client: bool, data: bytes) -> None:
         """Pass C{data} on, then let the framing follow it."""
         connection = self.connection
-        send_now((connection.backend if from_client else connection.client).transport, data)
+        proxy = connection.proxy
+        proxy.send_now((connection.backend if from_client else connection.client).transport, data)
         try:
             if from_client:
-                connection.proxy.calls[self.slot.name] += connection.framing.skim_requests(data)
+                proxy.calls[self.slot.name] += connection.framing.skim_requests(data)
             else:
                 connection.framing.skim_replies(data)
         except FramingError as e:

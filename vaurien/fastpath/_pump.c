@@ -1,5 +1,5 @@
 /* The lane's pump in C: the loop that serves the sockets of connections
- * with no fault in play (see vaurien/proxy/pump.py, which has the same
+ * with no fault in play (see vaurien/fastpath/pump.py, which has the same
  * behaviour in Python and documents it).  Built when a C compiler is at
  * hand; optional. */
 #define PY_SSIZE_T_CLEAN
@@ -626,8 +626,8 @@ static PySequenceMethods Pump_as_sequence = {
 
 static PyTypeObject PumpType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "vaurien._pump.Pump",
-    .tp_doc = "The lane's loop over ready sockets (see vaurien.proxy.pump).",
+    .tp_name = "vaurien.fastpath._pump.Pump",
+    .tp_doc = "The lane's loop over ready sockets (see vaurien.fastpath.pump).",
     .tp_basicsize = sizeof(Pump),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_traverse = (traverseproc)Pump_traverse,
@@ -640,8 +640,8 @@ static PyTypeObject PumpType = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "vaurien._pump",
-    "The lane's pump in C (see vaurien.proxy.pump).", -1, NULL,
+    PyModuleDef_HEAD_INIT, "vaurien.fastpath._pump",
+    "The lane's pump in C (see vaurien.fastpath.pump).", -1, NULL,
 };
 
 PyMODINIT_FUNC

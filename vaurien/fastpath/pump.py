@@ -1,5 +1,5 @@
 """The lane's pump: one loop over the ready sockets of connections with no
-fault in play (in C when the optional build made C{vaurien._pump}, with
+fault in play (in C when the optional build made C{vaurien.fastpath._pump}, with
 the same behaviour).
 
 The pump holds connections as pairs of sockets, the client's first, and
@@ -250,5 +250,5 @@ class PyPump:
         return calls
 
 
-_c = accelerator("vaurien._pump")
+_c = accelerator("vaurien.fastpath._pump")
 Pump = PyPump if _c is None else _c.Pump

@@ -7,7 +7,7 @@ reactor spends more Python than that on each event before the bytes
 reach a protocol (log context, dispatch, three protocol layers). The lane
 keeps the sockets of such connections in an C{epoll} set of its own,
 which the reactor sees as one reader, and serves every ready socket in
-one short loop: the pump (L{vaurien.proxy.pump}, in C when built).
+one short loop: the pump (L{vaurien.fastpath.pump}, in C when built).
 
 A connection enters the lane only with nothing held on either side (no
 bytes waiting to be written, no paused reading), and anything out of the
@@ -34,8 +34,8 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from vaurien.protocols.framing import FramingError
-from vaurien.proxy.pump import Pump
-from vaurien.proxy.splice import unsent_bytes
+from vaurien.fastpath.pump import Pump
+from vaurien.fastpath.sending import unsent_bytes
 
 #: Most sockets served per turn of the reactor.
 _BATCH = 512

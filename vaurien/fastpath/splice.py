@@ -17,6 +17,8 @@ from typing import Any
 from zope.interface import implementer
 from twisted.internet.interfaces import IReadWriteDescriptor
 
+from vaurien.fastpath.sending import unsent_bytes
+
 #: Bytes a connection moves on the transports before it is spliced: short
 #: exchanges gain nothing from it.
 SPLICE_AFTER = 1 << 20
@@ -131,11 +133,6 @@ def splice_if_ready(connection: Any, pool: PipePool) -> tuple[SpliceLink | None,
     link = SpliceLink(connection, connection.proxy.reactor, pipes)
     link.start()
     return link, NEVER
-
-
-def unsent_bytes(transport: Any) -> int:
-    """How many bytes a Twisted transport holds to write."""
-    return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
 
 
 def _take_unsent(transport: Any) -> bytes:
