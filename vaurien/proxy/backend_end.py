@@ -95,8 +95,7 @@ class BackendEnd:
         if not self._half or connection.backend.transport is None:
             connection.close(connection.reset_at_end)
             return
-        connection.fall_back.switch()
-        self.pass_end()
+        connection.fall_back.switch()  # which passes the end on
 
     def pass_end(self) -> None:
         """The connection is joined: pass the backend's end of stream on."""

@@ -90,10 +90,12 @@ class FallBack:
                 return
             connection.client.deliver(to_backend_now)
             connection.want_call(True)  # opens the backend again
-        else:
-            connection.backend.transport.write(to_backend_now)
-            if connection.client.ended:  # the client's end came while framing
-                connection.backend.shutdown(socket.SHUT_WR)
+            return
+        connection.backend.transport.write(to_backend_now)
+        if connection.client.ended:  # the client's end came while framing
+            connection.backend.shutdown(socket.SHUT_WR)
+        if connection.ending.ending:  # and the backend's (it still reads)
+            connection.ending.pass_end()
 
 
 def _unread(side: Any) -> bytes:
