@@ -16,13 +16,13 @@ chunks = st.lists(st.binary(min_size=1, max_size=300), max_size=20)
 directions = st.lists(st.booleans(), max_size=40)
 
 
-def open_connection(handlers: str, **options):
+def open_connection(handlers: str, client_transport=None, **options):
     """A proxy on a memory reactor, one client connected, its backend
     connected; returns the reactor and both transports."""
     reactor = MemoryReactorClock()
     factory = ProxyFactory(proxy_settings(1, handlers, **options), reactor)
     client = factory.buildProtocol(LOOPBACK)
-    client_transport = StringTransport(peerAddress=LOOPBACK)
+    client_transport = client_transport or StringTransport(peerAddress=LOOPBACK)
     client.makeConnection(client_transport)
     backend = reactor.tcpClients[-1][2].buildProtocol(LOOPBACK)
     backend_transport = StringTransport(peerAddress=LOOPBACK)
@@ -165,3 +165,48 @@ class FallBackOrderTests(SynchronousTestCase):
         _, client, client_out, backend, backend_out = open_connection("100:dummy", protocol="redis")
         client.dataReceived(b"*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPING\r\n*x\r\nmore")
         self.assertEqual(backend_out.value(), b"*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPING\r\n*x\r\nmore")
+
+
+class HalfClosable(StringTransport):
+    """A transport that records an end of stream sent on it."""
+
+    write_shut = False
+
+    def loseWriteConnection(self) -> None:
+        self.write_shut = True
+
+
+class EndWhileConnectingTests(SynchronousTestCase):
+    """A framed client whose requests and end of stream all came before the
+    backend accepted (which the asyncio reactor's order of events made
+    happen in the flood test): once it has, the backend gets them in order."""
+
+    def test_a_request_then_the_end(self):
+        reactor = MemoryReactorClock()
+        factory = ProxyFactory(proxy_settings(1, "100:dummy", protocol="redis"), reactor)
+        client = factory.buildProtocol(LOOPBACK)
+        client.makeConnection(HalfClosable(peerAddress=LOOPBACK))
+        client.dataReceived(b"*1\r\n$4\r\nPING\r\n")
+        client.readConnectionLost()
+        backend = reactor.tcpClients[-1][2].buildProtocol(LOOPBACK)
+        backend_transport = HalfClosable(peerAddress=LOOPBACK)
+        backend.makeConnection(backend_transport)
+        self.assertEqual(backend_transport.value(), b"*1\r\n$4\r\nPING\r\n")
+        self.assertTrue(backend_transport.write_shut)
+
+
+class EndDuringTheTunnelCallTests(SynchronousTestCase):
+    """The backend ends its stream while the call of a request that makes
+    the connection a tunnel (SUBSCRIBE) still runs: once joined, the
+    client gets that end, as it would direct."""
+
+    def test_the_backend_end_is_passed_on(self):
+        reactor, client, client_transport, backend, backend_transport = open_connection(
+            "100:delay", protocol="redis", handler_options={"delay": {"sleep": 1.0}},
+            client_transport=HalfClosable(peerAddress=LOOPBACK),
+        )
+        client.dataReceived(b"*2\r\n$9\r\nSUBSCRIBE\r\n$2\r\nch\r\n")
+        backend.readConnectionLost()  # while the delay runs
+        reactor.advance(1.0)
+        self.assertEqual(backend_transport.value(), b"*2\r\n$9\r\nSUBSCRIBE\r\n$2\r\nch\r\n")
+        self.assertTrue(client_transport.write_shut)
