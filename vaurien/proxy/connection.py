@@ -230,8 +230,9 @@ class Connection:
             self.want_call(from_client)
 
     def drop_backend(self) -> None:
-        """The backend connection is no more: the client stays, and its
-        next bytes open another."""
+        """The backend connection is no more: bytes stop passing straight
+        (what it left goes through a call; a client that stays opens
+        another with its next bytes)."""
         if not self.closed:
             self.machine.backend_dropped()
 
