@@ -89,10 +89,10 @@ class PyPumpTests(TestCase):
     def follow_replies(self, data: bytes) -> None:
         self.seen.append(("reply", data))
 
-    def add(self, framed: bool = True, slot=QUIET, budget: int = 1 << 62) -> None:
+    def add(self, framed: bool = True, slot=QUIET, budget: int = 1 << 62, admit=None) -> None:
         follow = (self.follow_requests, self.follow_replies) if framed else (None, None)
         self.pump.add(self.client_end.fileno(), self.backend_end.fileno(), self.key,
-                      *follow, slot, budget)
+                      *follow, slot, budget, admit)
 
     def serve(self, ready: socket.socket) -> tuple[int, int, int, list]:
         _ready(ready)
@@ -129,6 +129,35 @@ class PyPumpTests(TestCase):
         self.assertEqual(self.seen, [])
         with self.assertRaises(BlockingIOError):
             self.backend.recv(10)
+
+    def test_admit_is_asked_about_each_chunk_from_the_client(self):
+        """A chunk admit takes passes as usual; one it refuses, or that it
+        raises on, is handed back unsent; replies are not shown to it."""
+        asked = []
+
+        def admit(data: bytes) -> bool:
+            asked.append(data)
+            if data == b"BAD\n":
+                raise ValueError("a bug")
+            return data != b"SET x\n"
+
+        self.add(admit=admit)
+        self.client.sendall(b"GET a\n")
+        self.assertEqual(self.serve(self.client_end), (6, 0, 1, []))
+        self.assertEqual(_receive(self.backend, 6), b"GET a\n")
+        self.backend.sendall(b"1\n")
+        self.assertEqual(self.serve(self.backend_end), (0, 2, 0, []))
+        self.client.sendall(b"SET x\n")
+        self.assertEqual(self.serve(self.client_end),
+                         (6, 0, 0, [("fault", self.key, True, b"SET x\n", 8)]))
+        self.assertEqual(asked, [b"GET a\n", b"SET x\n"])
+        self.assertEqual(self.seen, [("request", b"GET a\n"), ("reply", b"1\n")])
+        with self.assertRaises(BlockingIOError):
+            self.backend.recv(10)
+        self.add(admit=admit)
+        self.client.sendall(b"BAD\n")
+        self.assertEqual(self.serve(self.client_end),
+                         (4, 0, 0, [("fault", self.key, True, b"BAD\n", 0)]))
 
     def test_a_peer_that_takes_part_gets_the_rest_handed_back(self):
         self.backend.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)

@@ -163,6 +163,15 @@ class ISkimming(IFraming):
         @raise vaurien.protocols.framing.FramingError: as L{skim_requests}.
         """
 
+    def whole_requests(data):
+        """Optional. How many requests C{data}, from the client, is: when it
+        is exactly that many whole requests that L{skim_requests} follows,
+        else 0. With it, a connection
+        skims the calls drawn to the handler that only passes bytes while
+        faults are in play beside it (a chunk holding a drawn fault is cut
+        as usual). It keeps the rules of L{followers}, and changes nothing.
+        """
+
     def followers():
         """Optional. Return C{(requests, replies)}: two callables that give
         exactly the answers of L{skim_requests} and L{skim_replies} (and

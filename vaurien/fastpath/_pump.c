@@ -20,6 +20,7 @@ typedef struct {
     PyObject *key;          /* what actions name it by (the connection) */
     PyObject *follow[2];    /* followers per direction, or NULL (tcp) */
     PyObject *slot;         /* the skim slot it entered with */
+    PyObject *admit;        /* asked about each chunk from the client, or NULL */
     long long budget;       /* bytes it may pass before "splice" */
     long long passed;
     int dropped;
@@ -57,6 +58,7 @@ conn_free(Conn *conn)
     Py_XDECREF(conn->follow[0]);
     Py_XDECREF(conn->follow[1]);
     Py_XDECREF(conn->slot);
+    Py_XDECREF(conn->admit);
     PyMem_Free(conn);
 }
 
@@ -156,6 +158,7 @@ Pump_traverse(Pump *self, visitproc visit, void *arg)
             Py_VISIT(conn->follow[0]);
             Py_VISIT(conn->follow[1]);
             Py_VISIT(conn->slot);
+            Py_VISIT(conn->admit);
         }
     }
     return 0;
@@ -223,10 +226,10 @@ static PyObject *
 Pump_add(Pump *self, PyObject *args)
 {
     int client_fd, backend_fd;
-    PyObject *key, *follow_requests, *follow_replies, *slot;
+    PyObject *key, *follow_requests, *follow_replies, *slot, *admit = Py_None;
     long long budget;
-    if (!PyArg_ParseTuple(args, "iiOOOOL", &client_fd, &backend_fd, &key,
-                          &follow_requests, &follow_replies, &slot, &budget))
+    if (!PyArg_ParseTuple(args, "iiOOOOL|O", &client_fd, &backend_fd, &key,
+                          &follow_requests, &follow_replies, &slot, &budget, &admit))
         return NULL;
     if (self->epfd < 0) {
         PyErr_SetString(PyExc_ValueError, "the pump is closed");
@@ -272,6 +275,10 @@ Pump_add(Pump *self, PyObject *args)
     }
     Py_INCREF(slot);
     conn->slot = slot;
+    if (admit != Py_None) {
+        Py_INCREF(admit);
+        conn->admit = admit;
+    }
     self->by_fd[client_fd] = self->by_fd[backend_fd] = conn;
     self->count++;
     Py_RETURN_NONE;
@@ -358,11 +365,31 @@ read_chunk(Pump *self, PyObject *actions, Conn *conn, int side, char *buf)
     return failed;
 }
 
-/* A chunk of a connection whose slot is no longer the quiet one: read
- * into its own bytes object, made before reading (a MemoryError leaves
- * the chunk in the socket), and handed back unsent. */
+/* Whether admit takes the chunk: 1 or 0; an exception counts as a
+ * refusal (its owner, asking again, meets it). */
 static int
-serve_fault(Pump *self, Conn *conn, int side, PyObject *actions, long long *moved)
+admitted(PyObject *admit, PyObject *chunk)
+{
+    PyObject *verdict = PyObject_CallOneArg(admit, chunk);
+    int yes = verdict == NULL ? -1 : PyObject_IsTrue(verdict);
+    Py_XDECREF(verdict);
+    if (yes < 0) {
+        if (!PyErr_ExceptionMatches(PyExc_Exception))
+            return -1;
+        PyErr_Clear();
+        return 0;
+    }
+    return yes;
+}
+
+/* A chunk of a connection whose slot is no longer the quiet one, or
+ * that its admit refuses (when `admit` is given): read into its own
+ * bytes object, made before reading (a MemoryError leaves the chunk in
+ * the socket), and handed back unsent.  A chunk admit takes is left in
+ * *taken (with its size returned) for the caller to send. */
+static Py_ssize_t
+serve_fault(Pump *self, Conn *conn, int side, PyObject *actions, long long *moved,
+            PyObject *admit, PyObject **taken)
 {
     PyObject *chunk = PyBytes_FromStringAndSize(NULL, self->read_size);
     if (chunk == NULL)
@@ -372,6 +399,17 @@ serve_fault(Pump *self, Conn *conn, int side, PyObject *actions, long long *move
         moved[side] += got;
         if (got < self->read_size && _PyBytes_Resize(&chunk, got) < 0)
             return -1;
+        if (admit != NULL) {
+            int yes = admitted(admit, chunk);
+            if (yes < 0) {
+                Py_DECREF(chunk);
+                return -1;
+            }
+            if (yes) {
+                *taken = chunk;
+                return got;
+            }
+        }
         got = act(self, actions, str_fault, conn, side, chunk);
         if (got == 0)
             got = PyObject_SetAttr(conn->key, str_active, Py_True);
@@ -383,12 +421,12 @@ serve_fault(Pump *self, Conn *conn, int side, PyObject *actions, long long *move
 /* The rest of a chunk the peer did not take, handed back in the spare
  * bytes object (made before the chunk was read). */
 static int
-hand_back_rest(Pump *self, Conn *conn, int side, PyObject *actions, Py_ssize_t sent,
-               Py_ssize_t got)
+hand_back_rest(Pump *self, Conn *conn, int side, PyObject *actions, const char *buf,
+               Py_ssize_t sent, Py_ssize_t got)
 {
     PyObject *rest = self->spare;
     self->spare = NULL;
-    memcpy(PyBytes_AS_STRING(rest), self->buf + sent, got - sent);
+    memcpy(PyBytes_AS_STRING(rest), buf + sent, got - sent);
     if (_PyBytes_Resize(&rest, got - sent) < 0)
         return -1;
     int failed = act(self, actions, str_partial, conn, side, rest);
@@ -404,34 +442,43 @@ serve_one(Pump *self, Conn *conn, int side, uint32_t events, PyObject *quiet,
           PyObject *actions, long long *moved, long long *calls)
 {
     PyObject *follow = conn->follow[side];
+    PyObject *admit = side == 0 ? conn->admit : NULL, *data = NULL;
     if (events & TROUBLE)
         return act(self, actions, str_end, conn, side, NULL);
-    if (follow != NULL && conn->slot != quiet)
-        return serve_fault(self, conn, side, actions, moved);
     if (self->spare == NULL
         && (self->spare = PyBytes_FromStringAndSize(NULL, self->read_size)) == NULL)
         return -1;
-    Py_ssize_t got = read_chunk(self, actions, conn, side, self->buf), sent;
-    if (got <= 0)
-        return (int)got;
-    moved[side] += got;
+    Py_ssize_t got, sent;
+    const char *buf = self->buf;
+    if (follow != NULL && (conn->slot != quiet || admit != NULL)) {
+        got = serve_fault(self, conn, side, actions, moved, conn->slot == quiet ? admit : NULL,
+                          &data);
+        if (data == NULL)
+            return got < 0 ? -1 : 0;
+        buf = PyBytes_AS_STRING(data);  /* admitted: sent and followed below */
+    } else {
+        got = read_chunk(self, actions, conn, side, self->buf);
+        if (got <= 0)
+            return (int)got;
+        moved[side] += got;
+    }
     do {
-        sent = send(conn->fds[1 - side], self->buf, got, MSG_NOSIGNAL | MSG_DONTWAIT);
+        sent = send(conn->fds[1 - side], buf, got, MSG_NOSIGNAL | MSG_DONTWAIT);
     } while (sent < 0 && errno == EINTR);
     if (sent < 0)
         sent = 0;  /* would block, or failed: the transport sees to it */
     conn->passed += got;
-    if (sent != got && hand_back_rest(self, conn, side, actions, sent, got) < 0)
+    if ((sent != got && hand_back_rest(self, conn, side, actions, buf, sent, got) < 0)
+        || PyObject_SetAttr(conn->key, str_active, Py_True) < 0) {
+        Py_XDECREF(data);
         return -1;
-    if (PyObject_SetAttr(conn->key, str_active, Py_True) < 0)
-        return -1;
+    }
     if (follow == NULL) {
         if (conn->passed > conn->budget)
             return act(self, actions, str_splice, conn, side, NULL);
         return 0;
     }
-    PyObject *data = PyBytes_FromStringAndSize(self->buf, got);
-    if (data == NULL)
+    if (data == NULL && (data = PyBytes_FromStringAndSize(self->buf, got)) == NULL)
         return stop(self, actions, conn, side);
     PyObject *count = PyObject_CallOneArg(follow, data);
     Py_DECREF(data);
@@ -611,7 +658,8 @@ Pump_serve(Pump *self, PyObject *args)
 static PyMethodDef Pump_methods[] = {
     {"fileno", (PyCFunction)Pump_fileno, METH_NOARGS, "The epoll set's descriptor."},
     {"add", (PyCFunction)Pump_add, METH_VARARGS,
-     "add(client_fd, backend_fd, key, follow_requests, follow_replies, slot, budget)"},
+     "add(client_fd, backend_fd, key, follow_requests, follow_replies, slot, budget,"
+     " admit=None)"},
     {"remove", (PyCFunction)Pump_remove, METH_O,
      "remove(fd) -> bytes the connection passed, or None if not here"},
     {"serve", (PyCFunction)Pump_serve, METH_VARARGS,

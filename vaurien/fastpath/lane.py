@@ -9,6 +9,10 @@ keeps the sockets of such connections in an C{epoll} set of its own,
 which the reactor sees as one reader, and serves every ready socket in
 one short loop: the pump (L{vaurien.fastpath.pump}, in C when built).
 
+A skimming connection whose calls are drawn (faults in play) shows each
+chunk from the client to its C{admit} first: a chunk that holds a drawn
+fault goes back, unsent, as a C{"fault"} action.
+
 A connection enters the lane only with nothing held on either side (no
 bytes waiting to be written, no paused reading), and anything out of the
 ordinary hands it back to its transports at once: an end of stream or an
@@ -87,8 +91,9 @@ class Lane:
         client, backend = connection.client.transport, connection.backend.transport
         client.stopReading()
         backend.stopReading()
-        self._pump.add(client.fileno(), backend.fileno(), connection, *connection.lane_terms(),
-                       connection.unspliced)
+        follow_requests, follow_replies, slot, admit = connection.lane_terms()
+        self._pump.add(client.fileno(), backend.fileno(), connection, follow_requests,
+                       follow_replies, slot, connection.unspliced, admit)
         if not self._members:
             self.proxy.reactor.addReader(self)
         self._members[connection] = (client, backend)
@@ -132,7 +137,7 @@ class Lane:
         """Serve every socket that is ready; then what the pump could not
         do, in order."""
         proxy = self.proxy
-        quiet = proxy.quiet_slot
+        quiet = proxy.skim_slot
         to_backend, to_client, calls, actions = self._pump.serve(
             quiet, _BATCH, self._outer, self._wait())
         proxy.bytes_to_backend += to_backend

@@ -5,14 +5,19 @@ the same behaviour).
 The pump holds connections as pairs of sockets, the client's first, and
 knows nothing of Twisted. For each ready socket it reads one chunk,
 counts it, sends it to the other socket of the pair, and shows it to the
-framing's follower for that direction, if any. Whatever it cannot do
+framing's follower for that direction, if any. Given an I{admit} callable,
+it first asks it about each chunk from the client: a chunk it refuses is
+not sent (C{"fault"} below). It must return a truth value at once; an
+exception counts as a refusal (the owner, asking again, meets it).
+Whatever it cannot do
 there and then becomes an I{action} for its owner, the lane, and the
 connection leaves the pump with the first one:
 
  - C{"end"}: an end of stream or an error event; the transport reads it.
  - C{"failed"}: reading failed; the payload is the error's text.
- - C{"fault"}: the connection's slot is no longer the quiet one; the
-   payload is the chunk, read and counted but not sent.
+ - C{"fault"}: the connection's slot is no longer the quiet one, or its
+   admit refused the chunk; the payload is the chunk, read and counted
+   but not sent.
  - C{"partial"}: the peer took part of the chunk; the payload is the rest.
  - C{"stop"}: the follower raised, or counted requests with something
    else than an integer; the payload is the exception.
@@ -48,14 +53,15 @@ _TROUBLE = select.EPOLLRDHUP | select.EPOLLHUP | select.EPOLLERR
 class _Conn:
     """One connection in the pump."""
 
-    __slots__ = ("fds", "key", "follow", "slot", "budget", "passed", "dropped")
+    __slots__ = ("fds", "key", "follow", "slot", "budget", "admit", "passed", "dropped")
 
-    def __init__(self, fds, key, follow, slot, budget):
+    def __init__(self, fds, key, follow, slot, budget, admit):
         self.fds = fds
         self.key = key
         self.follow = follow
         self.slot = slot
         self.budget = budget
+        self.admit = admit
         self.passed = 0
         self.dropped = False
 
@@ -78,12 +84,13 @@ class PyPump:
         return self._poll.fileno()
 
     def add(self, client_fd: int, backend_fd: int, key: Any, follow_requests: Any,
-            follow_replies: Any, slot: Any, budget: int) -> None:
+            follow_replies: Any, slot: Any, budget: int, admit: Any = None) -> None:
         """Serve a connection's two sockets; C{key} names it in actions
         (and its C{active} is set on each chunk)."""
         if client_fd == backend_fd or client_fd in self._by_fd or backend_fd in self._by_fd:
             raise ValueError("sockets already in the pump, or not two")
-        conn = _Conn((client_fd, backend_fd), key, (follow_requests, follow_replies), slot, budget)
+        conn = _Conn((client_fd, backend_fd), key, (follow_requests, follow_replies), slot, budget,
+                     admit)
         self._poll.register(client_fd, select.EPOLLIN | select.EPOLLRDHUP)
         try:
             self._poll.register(backend_fd, select.EPOLLIN | select.EPOLLRDHUP)
@@ -225,7 +232,8 @@ class PyPump:
                 continue
             moved[side] += len(data)
             follow = conn.follow[side]
-            if follow is not None and conn.slot is not quiet:
+            if follow is not None and (conn.slot is not quiet or (
+                    side == 0 and conn.admit is not None and not _admitted(conn.admit, data))):
                 act("fault", conn, side, data)
                 conn.key.active = True
                 continue
@@ -248,6 +256,14 @@ class PyPump:
             except Exception as e:
                 act("stop", conn, side, e)
         return calls
+
+
+def _admitted(admit: Any, data: bytes) -> bool:
+    """What C{admit} says of C{data}; C{False} if it raised."""
+    try:
+        return bool(admit(data))
+    except Exception:
+        return False
 
 
 _c = accelerator("vaurien.fastpath._pump")

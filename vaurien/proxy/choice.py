@@ -33,3 +33,12 @@ class HandlerChoice:
             return self.entries[0]
         point = self._random.random() * self._total
         return self.entries[bisect.bisect_right(self._bounds, point)]
+
+    def run_of(self, entry: Any) -> tuple[int, Any]:
+        """Draw until an entry other than C{entry} comes: how many calls
+        drew C{entry} before it, and that entry (the draws L{choose} would
+        make, in the same order)."""
+        count = 0
+        while (drawn := self.choose()) is entry:
+            count += 1
+        return count, drawn

@@ -182,10 +182,11 @@ class Connection:
         self.unspliced -= passed
         self.machine.handed_back()
 
-    def lane_terms(self) -> tuple[Any, Any, Any]:
-        """What the lane shows each chunk to, both ways, and the slot in
-        force as it enters: nothing (tcp)."""
-        return None, None, None
+    def lane_terms(self) -> tuple[Any, Any, Any, Any]:
+        """What the lane shows each chunk to, both ways, the slot in force
+        as it enters, and what it asks about each chunk from the client:
+        nothing (tcp)."""
+        return None, None, None, None
 
     def moved(self, from_client: bool, count: int) -> None:
         """Bytes moved by the kernel, for the counters and the idle timer."""

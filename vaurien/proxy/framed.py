@@ -73,7 +73,7 @@ class FramedConnection(Connection):
     def holds_connection(self) -> bool:
         return bool(self.exchanges.calls)
 
-    def lane_terms(self) -> tuple[Any, Any, Any]:
+    def lane_terms(self) -> tuple[Any, Any, Any, Any]:
         return self.skimmer.lane_terms()
 
     def stop_skimming(self, reason: str) -> None:
@@ -118,8 +118,8 @@ class FramedConnection(Connection):
             if len(self.early) > self.proxy.settings.max_buffer:
                 self.client_gate.pause("buffer-full")
             return
-        if (self.mode is SKIMMING or self.proxy.quiet_slot is not None) and self.skimmer.skimming():
-            self.skimmer.skim(from_client, data)
+        if (self.mode is SKIMMING or self.proxy.skim_slot is not None) and self.skimmer.offer(
+                from_client, data):
             return
         if self.mode is SWITCHING:
             self.fall_back.hold(from_client, data)
@@ -183,7 +183,7 @@ class FramedConnection(Connection):
             if self.mode is SWITCHING:
                 self.fall_back.hold_frames(True, [r.data for r in requests[index:]])
                 break
-            call = Call(request, self.proxy.choose_for(request))
+            call = Call(request, self.skimmer.choose_for(request))
             if self.proxy.settings.log_calls:
                 self.log.debug(
                     "{proxy}: {peer} {request}: {handler}", proxy=self.proxy.name,

@@ -50,8 +50,13 @@ class Proxy:
     @ivar connections: the open connections (L{vaurien.proxy.connection.Connection}).
     @ivar handler_entries: the handler entries in force (the configured
         ones unless the control API changed them).
-    @ivar quiet_slot: the one handler slot in force when it takes every
-        call and only passes bytes (framed connections then skim), else C{None}.
+    @ivar skim_slot: the handler slot of the calls framed connections may
+        skim (pass on as they come, with no call): the one handler in force
+        when it takes every call and only passes bytes; or, with faults in
+        play too, the one that only passes bytes, when L{draws} says so;
+        else C{None}. A new object whenever the handlers change.
+    @ivar draws: C{True} when the calls framed connections skim are drawn
+        first (L{draw_run}): faults are in play beside L{skim_slot}.
     @ivar calls: how many calls (connections, for tcp) each handler got.
     @ivar connections_total: how many connections were accepted.
     @ivar bytes_to_backend: bytes received from clients.
@@ -99,11 +104,13 @@ class Proxy:
         self._choice = HandlerChoice(
             [self._slot(entry) for entry in self.handler_entries], self.settings.seed
         )
-        only = self._choice.entries
-        self.quiet_slot = (
-            only[0] if len(only) == 1 and only[0].passthrough and only[0].every_request
+        entries = self._choice.entries
+        passing = [slot for slot in entries if slot.passthrough]
+        self.skim_slot = (
+            passing[0] if len(passing) == 1 and all(slot.every_request for slot in entries)
             else None
         )
+        self.draws = len(entries) > 1 and self.skim_slot is not None
 
     def use_backend(self, description: str) -> None:
         """Send the next connections to the backend endpoint C{description}."""
@@ -129,11 +136,22 @@ class Proxy:
         self.calls[slot.name] += 1
         return slot
 
-    def choose_for(self, request: Any) -> HandlerSlot:
+    def draw_run(self) -> tuple[int, HandlerSlot]:
+        """Draw the calls ahead, while L{draws}: how many go to
+        L{skim_slot} before the next that does not, and its slot."""
+        return self._choice.run_of(self.skim_slot)
+
+    def choose_for(self, request: Any, drawn: HandlerSlot | None = None) -> HandlerSlot:
         """The handler slot for one framed request, counted: C{dummy} for a
         request no fault may touch, or that the chosen handler does not
-        target."""
-        slot = self._choice.choose() if request.faultable else self.dummy_slot
+        target.
+
+        @param drawn: the slot drawn for it already (L{draw_run}), if any.
+        """
+        if not request.faultable:
+            slot = self.dummy_slot
+        else:
+            slot = self._choice.choose() if drawn is None else drawn
         if not (slot.every_request or slot.targets.matches(request)):
             slot = self.dummy_slot
         self.calls[slot.name] += 1

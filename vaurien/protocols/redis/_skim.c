@@ -53,8 +53,11 @@ parse_digits(const char *data, Py_ssize_t from, Py_ssize_t to)
     return value > (unsigned long long)LLONG_MAX ? -1 : (long long)value;
 }
 
+/* As WATCHED in skim.py: they change how the stream is framed, or set the
+ * connection up (no fault drawn for them). */
 static const char *const WATCHED[] = {
-    "CLIENT", "MONITOR", "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", NULL
+    "CLIENT", "MONITOR", "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "HELLO", "AUTH", "SELECT",
+    NULL
 };
 
 /* Whether data[from:from + length], in upper case, is a watched command. */

@@ -154,6 +154,15 @@ class RedisFraming(PairedFraming):
         return (not (self.pending or self._tally.expected) and self._skim_failure is None
                 and self.requests.idle and self.replies.idle)
 
+    def whole_requests(self, data: bytes) -> int:
+        """How many requests C{data} is, when it is exactly that many whole
+        plain requests (none watched: L{skim_requests} follows them in one
+        step), else 0."""
+        if self._skim_failure is not None or self._replies_off or self._skip_next:
+            return 0
+        end, count = self.requests.skim(data)
+        return count if end == len(data) else 0
+
     @only_framing_errors
     def skim_requests(self, data: bytes) -> int:
         """Follow requests already passed on: the plain ones at C{data}'s

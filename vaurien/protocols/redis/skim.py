@@ -79,8 +79,9 @@ def whole_plain_reply(buf: bytes | bytearray, pos: int, max_bulk: int, max_line:
 
 
 #: First words of requests the skimmers leave to the general parser:
-#: they change how the stream is framed.
-WATCHED = frozenset({b"CLIENT"}) | TUNNEL
+#: they change how the stream is framed, or set the connection up (no
+#: fault is drawn for them, so a chunk with one is not a run of draws).
+WATCHED = frozenset({b"CLIENT", b"HELLO", b"AUTH", b"SELECT"}) | TUNNEL
 
 
 def py_skim_commands(

@@ -1,0 +1,114 @@
+"""Faults that cost only the calls they land on: with C{--handler 20:error}
+on redis, the calls drawn to C{dummy} are skimmed (in the lane where the
+fast paths are on) and only the chunks holding a drawn fault are cut, with
+the same draws, in the same order, as when every request is cut."""
+from __future__ import annotations
+
+import redis
+from twisted.internet.threads import deferToThread
+from twisted.trial.unittest import TestCase
+
+from tests.accelerators import fast_paths_on
+from tests.proxying import WAIT, start_proxy
+from tests.servers import start_redis
+from vaurien.config import Settings, VaurienOptions
+
+#: Requests per run: enough for a share near its setting.
+COUNT = 400
+
+
+def parse(*argv: str) -> Settings:
+    options = VaurienOptions()
+    options.parseOptions(list(argv))
+    return options.settings
+
+
+class DrawnSkimmingTests(TestCase):
+    def setUp(self):
+        self.redis_port = start_redis(self)
+
+    def start(self, *extra: str):
+        """A redis proxy with C{--handler 20:error --seed 7}, as typed."""
+        settings = parse(
+            "--proxy", "127.0.0.1:0", "--backend", f"127.0.0.1:{self.redis_port}",
+            "--protocol", "redis", "--handler", "20:error", "--seed", "7", *extra,
+        )
+        port, factory = start_proxy(self, settings.proxies[0])
+        return port, factory.proxy
+
+    def client(self, port: int) -> redis.Redis:
+        client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=WAIT,
+                             single_connection_client=True)
+        self.addCleanup(client.close)
+        return client
+
+    @staticmethod
+    def one_by_one(client: redis.Redis, key: str = "n") -> list[int | None]:
+        """INCR COUNT times: the value each got, C{None} for an error."""
+        answers = []
+        for _ in range(COUNT):
+            try:
+                answers.append(client.incr(key))
+            except redis.ResponseError:
+                answers.append(None)
+        return answers
+
+    @staticmethod
+    def pipelined(client: redis.Redis, key: str, depth: int) -> list[int | None]:
+        """The same, C{depth} requests a write."""
+        answers = []
+        for _ in range(COUNT // depth):
+            pipe = client.pipeline(transaction=False)
+            for _ in range(depth):
+                pipe.incr(key)
+            answers += [None if isinstance(a, redis.ResponseError) else a
+                        for a in pipe.execute(raise_on_error=False)]
+        return answers
+
+    def faulted(self, answers: list[int | None]) -> list[int]:
+        """Where the errors landed; checks that every other call went
+        through, in order, to the backend."""
+        passed = [a for a in answers if a is not None]
+        self.assertEqual(passed, list(range(1, len(passed) + 1)))
+        return [i for i, a in enumerate(answers) if a is None]
+
+    async def test_a_fifth_gets_errors_the_rest_passes(self):
+        port, proxy = self.start()
+        answers = await deferToThread(self.one_by_one, await deferToThread(self.client, port))
+        errors = self.faulted(answers)
+        self.assertTrue(0.12 * COUNT < len(errors) < 0.28 * COUNT, len(errors))
+        self.assertEqual(proxy.calls["error"], len(errors))
+        self.assertGreaterEqual(proxy.calls["dummy"], COUNT - len(errors))
+
+    async def test_skimmed_in_the_lane_between_faults(self):
+        fast_paths_on()
+        port, proxy = self.start()
+        client = await deferToThread(self.client, port)
+        seen_in_lane = []
+
+        def calls() -> None:
+            for _ in range(COUNT // 4):
+                try:
+                    client.incr("n")
+                except redis.ResponseError:
+                    pass
+                seen_in_lane.append(len(proxy.lane))
+
+        await deferToThread(calls)
+        self.assertGreater(sum(seen_in_lane), COUNT // 8)
+
+    async def test_the_same_draws_however_the_requests_come(self):
+        """One seed, one sequence of draws: calls one by one through the
+        lane, one by one with the fast paths off, and pipelined (chunks cut
+        whole) fault the same requests."""
+        positions = []
+        for key, flags, depth in (("a", (), 1), ("b", ("--no-fast-path",), 1), ("c", (), 8)):
+            port, proxy = self.start(*flags)
+            client = await deferToThread(self.client, port)
+            if depth == 1:
+                answers = await deferToThread(self.one_by_one, client, key)
+            else:
+                answers = await deferToThread(self.pipelined, client, key, depth)
+            positions.append(self.faulted(answers))
+        self.assertEqual(positions[0], positions[1])
+        self.assertEqual(positions[0], positions[2])
