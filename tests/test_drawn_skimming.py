@@ -4,6 +4,9 @@ fast paths are on) and only the chunks holding a drawn fault are cut, with
 the same draws, in the same order, as when every request is cut."""
 from __future__ import annotations
 
+import socket
+import time
+
 import redis
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
@@ -65,6 +68,23 @@ class DrawnSkimmingTests(TestCase):
                         for a in pipe.execute(raise_on_error=False)]
         return answers
 
+    def unread(self, port: int, key: str) -> list[int | None]:
+        """INCR COUNT times, a write each, a little apart, reading no reply
+        until all are sent: chunks come while replies are owed."""
+        sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+        self.addCleanup(sock.close)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        request = f"*2\r\n$4\r\nINCR\r\n${len(key)}\r\n{key}\r\n".encode()
+        for index in range(COUNT):
+            sock.sendall(request)
+            if index % 4 == 0:
+                time.sleep(0.0005)
+        lines = b""
+        while lines.count(b"\r\n") < COUNT:
+            lines += sock.recv(65536)
+        return [int(line[1:]) if line.startswith(b":") else None
+                for line in lines.split(b"\r\n")[:COUNT]]
+
     def faulted(self, answers: list[int | None]) -> list[int]:
         """Where the errors landed; checks that every other call went
         through, in order, to the backend."""
@@ -99,8 +119,9 @@ class DrawnSkimmingTests(TestCase):
 
     async def test_the_same_draws_however_the_requests_come(self):
         """One seed, one sequence of draws: calls one by one through the
-        lane, one by one with the fast paths off, and pipelined (chunks cut
-        whole) fault the same requests."""
+        lane, one by one with the fast paths off, pipelined (chunks cut
+        whole), and sent while replies are owed (a chunk with a fault
+        held until they are in) fault the same requests."""
         positions = []
         for key, flags, depth in (("a", (), 1), ("b", ("--no-fast-path",), 1), ("c", (), 8)):
             port, proxy = self.start(*flags)
@@ -110,5 +131,8 @@ class DrawnSkimmingTests(TestCase):
             else:
                 answers = await deferToThread(self.pipelined, client, key, depth)
             positions.append(self.faulted(answers))
+        port, proxy = self.start()
+        positions.append(self.faulted(await deferToThread(self.unread, port, "d")))
         self.assertEqual(positions[0], positions[1])
         self.assertEqual(positions[0], positions[2])
+        self.assertEqual(positions[0], positions[3])
