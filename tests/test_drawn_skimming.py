@@ -1,5 +1,5 @@
 """Faults that cost only the calls they land on: with C{--handler 20:error}
-on redis, the calls drawn to C{dummy} are skimmed (in the lane where the
+on redis (and http, with its C follower), the calls drawn to C{dummy} are skimmed (in the lane where the
 fast paths are on) and only the chunks holding a drawn fault are cut, with
 the same draws, in the same order, as when every request is cut."""
 from __future__ import annotations
@@ -11,8 +11,9 @@ import redis
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
-from tests.accelerators import fast_paths_on
-from tests.proxying import WAIT, start_proxy
+from tests.accelerators import fast_paths_on, in_use
+from tests.proxying import WAIT, listen, start_proxy
+from tests.test_http_proxy import RawHTTPClient, backend_site
 from tests.servers import start_redis
 from vaurien.config import Settings, VaurienOptions
 
@@ -136,3 +137,37 @@ class DrawnSkimmingTests(TestCase):
         self.assertEqual(positions[0], positions[1])
         self.assertEqual(positions[0], positions[2])
         self.assertEqual(positions[0], positions[3])
+
+
+class DrawnSkimmingHttpTests(TestCase):
+    def setUp(self):
+        in_use("vaurien.protocols.http._skim")
+        self.backend = listen(self, backend_site())
+
+    def start(self, *extra: str) -> int:
+        settings = parse(
+            "--proxy", "127.0.0.1:0", "--backend", f"127.0.0.1:{self.backend}",
+            "--protocol", "http", "--handler", "20:error", "--seed", "7", *extra,
+        )
+        return start_proxy(self, settings.proxies[0])[0]
+
+    def exchanges(self, port: int, paths: list[str]) -> list[tuple[int, bytes]]:
+        client = RawHTTPClient(port)
+        self.addCleanup(client.close)
+        return [client.request("GET", path) for path in paths]
+
+    async def test_a_fifth_gets_errors_the_same_however_it_runs(self):
+        """On one keep-alive connection: the requests with no fault get
+        what a direct connection gets; the same ones get the error with
+        the fast paths on and off."""
+        paths = [f"/page/{n}" for n in range(COUNT // 2)]
+        direct = await deferToThread(self.exchanges, self.backend, paths)
+        faulted = []
+        for flags in ((), ("--no-fast-path",)):
+            answers = await deferToThread(self.exchanges, self.start(*flags), paths)
+            errors = [i for i, (status, _) in enumerate(answers) if status >= 500]
+            self.assertEqual([a for i, a in enumerate(answers) if i not in errors],
+                             [d for i, d in enumerate(direct) if i not in errors])
+            faulted.append(errors)
+        self.assertTrue(0.12 * len(paths) < len(faulted[0]) < 0.28 * len(paths), faulted[0])
+        self.assertEqual(faulted[0], faulted[1])

@@ -357,6 +357,14 @@ class SkimmingHttpFraming(HttpFraming):
             and self._skimmed_requests.idle and self._skimmed_replies.idle
         )
 
+    def whole_requests(self, data: bytes) -> int:
+        """How many requests C{data} is, when it is exactly that many whole
+        plain messages, from a point of rest (C only: else 0)."""
+        if _fast is None or not self._skimmed_requests.idle:
+            return 0
+        end, methods, remaining = _fast.skim_requests(data, 0, self._header_limit)
+        return len(methods) if end == len(data) and not remaining else 0
+
     @only_framing_errors
     def skim_requests(self, data: bytes) -> int:
         """Follow requests already passed on; return how many end."""
