@@ -163,15 +163,6 @@ class ISkimming(IFraming):
         @raise vaurien.protocols.framing.FramingError: as L{skim_requests}.
         """
 
-    def whole_requests(data):
-        """Optional. How many requests C{data}, from the client, is: when it
-        is exactly that many whole requests that L{skim_requests} follows,
-        else 0. With it, a connection
-        skims the calls drawn to the handler that only passes bytes while
-        faults are in play beside it (a chunk holding a drawn fault is cut
-        as usual). It keeps the rules of L{followers}, and changes nothing.
-        """
-
     def followers():
         """Optional. Return C{(requests, replies)}: two callables that give
         exactly the answers of L{skim_requests} and L{skim_replies} (and
@@ -185,6 +176,19 @@ class ISkimming(IFraming):
         connection back and it passes as tcp; anything else is logged as
         a bug, with the same effect); its work and the memory it keeps are
         at most linear in the bytes shown, and bounded whatever they hold.
+        """
+
+
+class IWholeRequests(ISkimming):
+    """A skimming framing that can also say which chunks from the client
+    are whole requests (optional). With it, a connection skims the calls
+    drawn to the handler that only passes bytes while faults are in play
+    beside it; a chunk holding a drawn fault is cut as usual."""
+
+    def whole_requests(data):
+        """How many requests C{data}, from the client, is: when it is
+        exactly that many whole requests that L{skim_requests} follows,
+        else 0. It keeps the rules of L{followers}, and changes nothing.
         """
 
 

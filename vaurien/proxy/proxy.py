@@ -106,11 +106,11 @@ class Proxy:
         )
         entries = self._choice.entries
         passing = [slot for slot in entries if slot.passthrough]
-        self.skim_slot = (
-            passing[0] if len(passing) == 1 and all(slot.every_request for slot in entries)
-            else None
-        )
-        self.draws = len(entries) > 1 and self.skim_slot is not None
+        draws = len(entries) > 1
+        skims = len(passing) == 1 and all(slot.every_request for slot in entries) and not (
+            draws and self.settings.log_calls)  # then each call is cut, to be logged
+        self.skim_slot = passing[0] if skims else None
+        self.draws = draws and skims
 
     def use_backend(self, description: str) -> None:
         """Send the next connections to the backend endpoint C{description}."""

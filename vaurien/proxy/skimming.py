@@ -10,7 +10,7 @@ connection gets a fault on its next request.
 
 With faults in play beside that slot (the proxy's C{draws}), the calls
 are drawn ahead, in runs: the requests of a run pass skimmed, in chunks
-of whole requests (L{ISkimming.whole_requests}); the chunk that holds the
+of whole requests (L{IWholeRequests}); the chunk that holds the
 next drawn fault goes to the framed path, once the replies owed are in,
 and the framed path takes the drawn slots in order (L{choose_for}).
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from vaurien.interfaces import ISkimming
+from vaurien.interfaces import ISkimming, IWholeRequests
 from vaurien.protocols.framing import FramingError
 from vaurien.proxy.machine import FRAMED, SKIMMING
 
@@ -40,7 +40,8 @@ class Skimmer:
         self.connection = connection
         self.slot: Any = None
         self._can = ISkimming.providedBy(connection.framing)
-        self._whole = getattr(connection.framing, "whole_requests", None) if self._can else None
+        framing = connection.framing
+        self._whole = framing.whole_requests if IWholeRequests.providedBy(framing) else None
         self._drawn_for: Any = None  # the skim slot the draws below were made for
         self._run = 0  # requests drawn to the skim slot, not taken yet
         self._next: Any = None  # the slot drawn after them, not taken yet

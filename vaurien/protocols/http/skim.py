@@ -26,7 +26,7 @@ from typing import Callable
 from zope.interface import implementer
 
 from vaurien.extensions import accelerator
-from vaurien.interfaces import ISkimming
+from vaurien.interfaces import IWholeRequests
 from vaurien.protocols.framing import FramingError, only_framing_errors
 from vaurien.protocols.http.framing import HttpFraming
 from vaurien.protocols.http.heads import (
@@ -330,7 +330,7 @@ class ResponseFollower(_MessageFollower):
         return end
 
 
-@implementer(ISkimming)
+@implementer(IWholeRequests)
 class SkimmingHttpFraming(HttpFraming):
     """The framing of an HTTP connection whose requests pass unchanged:
     it can follow traffic without cutting it, and cut it from any point

@@ -6,7 +6,7 @@ from typing import Any, Callable
 from attrs import evolve
 from zope.interface import implementer
 
-from vaurien.interfaces import IProtocol, ISkimming
+from vaurien.interfaces import IProtocol, IWholeRequests
 from vaurien.protocols import Protocol
 from vaurien.protocols.framing import Frame, FramingError, only_framing_errors
 from vaurien.protocols.pairing import PairedFraming
@@ -38,7 +38,7 @@ def _words(data: bytes, count: int) -> list[bytes]:
     return words
 
 
-@implementer(ISkimming)
+@implementer(IWholeRequests)
 class RedisFraming(PairedFraming):
     """The framing of one Redis connection.
 
