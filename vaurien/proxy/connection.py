@@ -51,8 +51,9 @@ class Connection:
         self.mode = CONNECTING
         self.closed = False
         self.machine = ConnectionMachine(self)
-        self.client = TransportSocket(proxy.reactor, lambda: self.consumed(True), proxy.send_now)
-        self.backend = TransportSocket(proxy.reactor, lambda: self.consumed(False), proxy.send_now)
+        consumed = self.consumed  # one bound method for both wrappers
+        self.client = TransportSocket(proxy.reactor, consumed, proxy.send_now)
+        self.backend = TransportSocket(proxy.reactor, consumed, proxy.send_now)
         self.client.attach(client_transport)
         self.client_gate = PauseGate(client_transport)
         self.backend_gate = PauseGate()  # its transport comes with the backend
@@ -270,11 +271,11 @@ class Connection:
     def gate(self, to_backend: bool) -> PauseGate:
         return self.client_gate if to_backend else self.backend_gate
 
-    def consumed(self, to_backend: bool) -> None:
-        """A wrapper's buffer went down: read its side again if it may."""
+    def consumed(self, source: TransportSocket) -> None:
+        """The buffer of wrapper C{source} went down: read its side again
+        if it may."""
         self.active = True
-        source = self.client if to_backend else self.backend
-        gate = self.gate(to_backend)
+        gate = self.gate(source is self.client)
         if gate.paused and source.buffered <= self.proxy.settings.max_buffer:
             gate.resume("buffer-full")
 
