@@ -56,7 +56,7 @@ class FallBack:
 
     def switch_when_idle(self) -> None:
         connection = self.connection
-        if connection.mode is SWITCHING and not connection.runner.running:
+        if connection.mode is SWITCHING and not connection.in_call:
             self.switch()
 
     def switch(self) -> None:

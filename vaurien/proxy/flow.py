@@ -42,6 +42,12 @@ class PauseGate:
         self.transport = None
         self._reasons = ()
 
+    def release(self) -> None:
+        """Let the transport go, reading (it serves another connection now)."""
+        if self._reasons and self.transport is not None:
+            self.transport.resumeProducing()
+        self.detach()
+
     def pause(self, reason: str) -> None:
         """Stop reading for C{reason}."""
         if reason in self._reasons:

@@ -15,6 +15,29 @@ from twisted.logger import Logger
 IDLE_CHECKS = 4
 
 
+def watch_idle(connection: Any) -> IdleWatch | Unwatched:
+    """Start watching C{connection}; with C{timeout} 0 or
+    C{stay_connected}, L{UNWATCHED}: nothing is held for it."""
+    settings = connection.proxy.settings
+    if not settings.timeout or settings.stay_connected:
+        return UNWATCHED
+    watch = IdleWatch(connection)
+    watch.start()
+    return watch
+
+
+class Unwatched:
+    """Stands for the watch of a connection that no timeout applies to."""
+
+    __slots__ = ()
+
+    def stop(self) -> None:
+        """Nothing to stop."""
+
+
+UNWATCHED = Unwatched()
+
+
 class IdleWatch:
     """Closes an idle connection (a L{vaurien.proxy.connection.Connection}).
 
@@ -36,11 +59,8 @@ class IdleWatch:
         self._timer: Any = None
 
     def start(self) -> None:
-        """Check every quarter of the timeout (none with C{timeout} 0 or
-        C{stay_connected})."""
-        settings = self.proxy.settings
-        if settings.timeout and not settings.stay_connected:
-            self._timer = self.proxy.clock.callLater(settings.timeout / IDLE_CHECKS, self._check)
+        """Check again in a quarter of the timeout."""
+        self._timer = self.proxy.clock.callLater(self.proxy.settings.timeout / IDLE_CHECKS, self._check)
 
     def stop(self) -> None:
         if self._timer is not None and self._timer.active():
