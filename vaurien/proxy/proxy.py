@@ -62,8 +62,9 @@ class Proxy:
         connection was closed at the timeout.
     @ivar control: what the control API may do to this proxy.
     @ivar fast_paths: whether its connections may take the fast paths
-        (L{vaurien.fastpath}); L{lane}, L{pipes}, L{send_now} and
-        L{unsent} are theirs, or their plain stand-ins when off.
+        (L{vaurien.fastpath}); L{lane}, L{pipes}, L{send_now}, L{unsent}
+        and how backends are connected are theirs, or their plain
+        stand-ins when off.
     """
 
     def __init__(self, settings: ProxySettings, reactor: Any = None, clock: Any = None):
@@ -82,8 +83,8 @@ class Proxy:
         self._idle_backends: list[Any] = []
         fast = FastPaths(self, not settings.no_fast_path)
         self.fast_paths = fast.on
-        self.lane, self.pipes, self.send_now, self.unsent = (
-            fast.lane, fast.pipes, fast.send_now, fast.unsent)
+        self.lane, self.pipes, self.send_now, self.unsent, self._connect = (
+            fast.lane, fast.pipes, fast.send_now, fast.unsent, fast.connect)
         self.connections: set[Any] = set()
         self.calls: Counter[str] = Counter()
         self.connections_total = 0
@@ -162,7 +163,7 @@ class Proxy:
                 backend_side.connection = connection
                 connection.backend_connected(backend_side)
                 return succeed(backend_side)
-        d = self._backend.connect(BackendFactory(connection))
+        d = self._connect(self._backend, BackendFactory(connection))
         if self.settings.timeout:
             d.addTimeout(self.settings.timeout, self.clock)
         return d
