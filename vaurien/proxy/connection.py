@@ -17,7 +17,7 @@ from twisted.logger import Logger
 
 from vaurien.proxy.calls import CallRunner
 from vaurien.proxy.flow import PauseGate
-from vaurien.proxy.idle import UNWATCHED, watch_idle
+from vaurien.proxy.idle import FIRST_CHECK
 from vaurien.proxy.machine import (
     CLOSED, CONNECTING, JOINED, LANE, PASSING, SKIMMING, ConnectionMachine,
 )
@@ -34,6 +34,7 @@ class Connection:
     @ivar closed: the mode is C{closed}.
     @ivar slot: the handler slot serving this connection (tcp).
     @ivar active: bytes moved since the last idle check.
+    @ivar idle_checks: idle checks in a row (L{vaurien.proxy.idle}).
     @ivar spliced: the splice link, once spliced.
     @ivar unspliced: bytes left to pass on the transports before trying
         to splice.
@@ -42,7 +43,7 @@ class Connection:
     __slots__ = (  # one per connection: no dict each
         "proxy", "mode", "closed", "machine", "client", "backend", "client_gate",
         "backend_gate", "backend_side", "slot", "active", "backend_gone", "reset_at_end",
-        "pending", "_runner", "opener", "idle", "spliced", "unspliced",
+        "pending", "_runner", "opener", "idle_checks", "spliced", "unspliced",
     )
     log = Logger()
 
@@ -68,7 +69,7 @@ class Connection:
         self.pending: tuple[bool, ...] = ()  # the sides waiting for a call
         self._runner: CallRunner | None = None  # made for the first call
         self.opener = BackendOpener(self)
-        self.idle = UNWATCHED  # until the start; for good without a timeout
+        self.idle_checks = FIRST_CHECK
         self.spliced: Any = None
         self.unspliced = SPLICE_AFTER if self.may_splice() else NEVER
 
@@ -128,7 +129,6 @@ class Connection:
             "{proxy}: {peer} connected, {handling}",
             proxy=self.proxy.name, peer=self.peer, handling=self.handler_label(),
         )
-        self.idle = watch_idle(self)
         self.opener.connect()
 
     def backend_connected(self, backend_side: Any) -> None:
@@ -332,7 +332,7 @@ class Connection:
             self.close()
         return self.closed
 
-    # -- what the idle watch asks, and the end -----------------------------
+    # -- what the idle sweep asks, and the end -----------------------------
 
     def waits_on_purpose(self) -> bool:
         """Whether the idle timeout must leave the connection alone: a call on the
@@ -374,7 +374,6 @@ class Connection:
             return
         lane = self.in_lane
         self.machine.close()
-        self.idle.stop()
         if self.spliced is not None:
             self.spliced.stop(self.proxy.pipes)
         if lane:

@@ -18,6 +18,7 @@ from vaurien.proxy.choice import HandlerChoice
 from vaurien.handlers import Handler
 from vaurien.proxy.framed import FramedConnection
 from vaurien.fastpath import FastPaths
+from vaurien.proxy.idle import IdleSweep
 from vaurien.proxy.live import LiveControl
 from vaurien.proxy.connection import Connection
 from vaurien.proxy.sides import BackendFactory, ClientSide
@@ -61,6 +62,7 @@ class Proxy:
     @ivar stuck_threads: worker threads still running a handler call whose
         connection was closed at the timeout.
     @ivar control: what the control API may do to this proxy.
+    @ivar idle: what closes its idle connections (L{IdleSweep}).
     @ivar fast_paths: whether its connections may take the fast paths
         (L{vaurien.fastpath}); L{lane}, L{pipes}, L{send_now}, L{unsent}
         and how backends are connected are theirs, or their plain
@@ -93,6 +95,7 @@ class Proxy:
         self.fallbacks = 0
         self.stuck_threads = 0
         self.control = LiveControl(self)
+        self.idle = IdleSweep(self)
 
     def use_handlers(self, entries: Any) -> None:
         """Put C{entries} in force for the next connections and calls."""
@@ -193,6 +196,7 @@ class Proxy:
         """Track a new connection."""
         self.connections.add(connection)
         self.connections_total += 1
+        self.idle.watch()
 
     def fell_back(self) -> None:
         """Count a connection that stopped being framed."""
@@ -211,11 +215,14 @@ class Proxy:
     def connection_closed(self, connection: Any) -> None:
         """Forget a connection that ended."""
         self.connections.discard(connection)
+        if not self.connections:
+            self.idle.stop()
 
     def stop(self) -> None:
         """Close every connection and stop the worker threads."""
         for connection in list(self.connections):
             connection.close()
+        self.idle.stop()
         for backend_side in self._idle_backends:
             backend_side.transport.loseConnection()
         self._idle_backends.clear()
