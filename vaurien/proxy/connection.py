@@ -41,7 +41,7 @@ class Connection:
     """
 
     __slots__ = (  # one per connection: no dict each
-        "proxy", "mode", "closed", "machine", "client", "backend", "client_gate",
+        "proxy", "mode", "closed", "client", "backend", "client_gate",
         "backend_gate", "backend_side", "slot", "active", "backend_gone", "reset_at_end",
         "pending", "_runner", "opener", "idle_checks", "spliced", "unspliced",
     )
@@ -51,15 +51,13 @@ class Connection:
         self.proxy = proxy
         self.mode = CONNECTING
         self.closed = False
-        self.machine = ConnectionMachine(self)
         consumed = self.consumed  # one bound method for both wrappers
         self.client = TransportSocket(proxy.reactor, consumed, proxy.send_now)
         self.backend = TransportSocket(proxy.reactor, consumed, proxy.send_now)
         self.client.attach(client_transport)
         self.client_gate = PauseGate(client_transport)
         self.backend_gate = PauseGate()  # its transport comes with the backend
-        # At once: later, CPython may have sized the transport's attributes
-        # without room for a producer, and it costs a dict (~0.4 KiB).
+        # At once, while the transport has room for it: later, it costs a dict (~0.4 KiB).
         client_transport.registerProducer(self.backend_gate, True)
         self.backend_side: Any = None
         self.slot = self.connection_slot()
@@ -77,6 +75,10 @@ class Connection:
         """The machine's output: the connection is now in C{mode}."""
         self.mode = mode
         self.closed = mode is CLOSED
+
+    @property
+    def machine(self) -> ConnectionMachine:  # made for each input: none held
+        return ConnectionMachine(self, self.mode)
 
     @property
     def in_lane(self) -> bool:

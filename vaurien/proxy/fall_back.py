@@ -87,7 +87,8 @@ class FallBack:
         # frame in progress, and what came since framing stopped.
         raw, unhandled = self._raw or _NO_BYTES, self._unhandled or _NO_FRAMES
         self._raw = self._unhandled = None
-        client_transport.write(b"".join([*to_client, *unhandled[False]]) + held_backend + raw[False])
+        to_client_now = b"".join([*to_client, *unhandled[False]]) + held_backend + raw[False]
+        client_transport.write(to_client_now)
         to_backend_now = b"".join([*to_backend, *unhandled[True]]) + held_client + raw[True]
         if connection.backend.transport is None:
             if connection.ending.ending:  # the backend ended during the call

@@ -193,9 +193,9 @@ class ConnectionMachine:
     inputs are L{ConnectionInputs}' methods, and C{core.enter} its output.
 
     An input is one look-up in L{TRANSITIONS}, shared by every connection:
-    a connection's machine holds its core and its mode, nothing more (an
-    Automat machine held two objects more each, and scanned its
-    transitions on every input).
+    a machine holds its core and its mode, nothing more (an Automat
+    machine held two objects more, and scanned its transitions on every
+    input), and can be made again from a mode at any time.
 
     @raise NoTransition: (from an input) where the input leads nowhere
         from the mode.
@@ -203,9 +203,9 @@ class ConnectionMachine:
 
     __slots__ = ("_core", "_mode")
 
-    def __init__(self, core: IConnectionCore):
+    def __init__(self, core: IConnectionCore, mode: str = CONNECTING):
         self._core = core
-        self._mode = CONNECTING
+        self._mode = mode
 
 
 for _name in INPUTS:
