@@ -114,6 +114,18 @@ class IConnectionCore(Protocol):
         each side accordingly."""
 
 
+#: Every mode, the first a new connection's.
+MODES = (
+    CONNECTING, JOINED, RELAYING, IN_LANE, SPLICED, FRAMED,
+    SKIMMING, SKIMMING_IN_LANE, SWITCHING, TUNNEL, CLOSED,
+)
+#: The names of the inputs, as L{ConnectionInputs} declares them.
+INPUTS = tuple(
+    name for name, value in vars(ConnectionInputs).items()
+    if callable(value) and not name.startswith("_")
+)
+
+
 def _transitions() -> dict[tuple[str, str], str | None]:
     """Every transition: (mode, input name) -> the mode it leads to, or
     C{None} where nothing happens (once closed)."""
@@ -161,15 +173,7 @@ def _transitions() -> dict[tuple[str, str], str | None]:
     return table
 
 
-MODES = (
-    CONNECTING, JOINED, RELAYING, IN_LANE, SPLICED, FRAMED,
-    SKIMMING, SKIMMING_IN_LANE, SWITCHING, TUNNEL, CLOSED,
-)
-#: The names of the inputs, as L{ConnectionInputs} declares them.
-INPUTS = tuple(
-    name for name, value in vars(ConnectionInputs).items()
-    if callable(value) and not name.startswith("_")
-)
+#: Every transition, shared by every connection (L{_transitions}).
 TRANSITIONS = _transitions()
 
 
@@ -189,8 +193,8 @@ def _input(name: str) -> Callable[[ConnectionMachine], None]:
 
 
 class ConnectionMachine:
-    """The machine of one connection, which starts C{connecting}: its
-    inputs are L{ConnectionInputs}' methods, and C{core.enter} its output.
+    """The machine of one connection, in C{mode} (a new one's: C{connecting}):
+    its inputs are L{ConnectionInputs}' methods, and C{core.enter} its output.
 
     An input is one look-up in L{TRANSITIONS}, shared by every connection:
     a machine holds its core and its mode, nothing more (an Automat
