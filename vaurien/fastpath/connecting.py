@@ -6,8 +6,9 @@ its own (a Deferred, a wrapping factory and a wrapping protocol, about
 end through the wrapping protocol. For the plain C{tcp:} endpoint the
 proxy asks for, L{connect} reads the endpoint's address and connects with
 the reactor's C{connectTCP} directly: what stays with the connection is
-Twisted's connector and one small L{_Opening}. Any other endpoint
-connects as usual, and L{endpoint_connect} is the plain twin.
+Twisted's connector and one small L{_Opening}. Any other endpoint (or
+one lacking what L{connect} reads) connects as usual, and
+L{endpoint_connect} is the plain twin.
 """
 from __future__ import annotations
 
