@@ -44,6 +44,12 @@ TWISTED_PRIVATES = {
     ("vaurien/fastpath/splice.py", "_tempDataBuffer"),
     # _epoll_fd: the epoll reactor's own set, which the pump waits on.
     ("vaurien/fastpath/lane.py", "_poller"),
+    # connect: a tcp endpoint's address, connected to without its wrapping.
+    ("vaurien/fastpath/connecting.py", "_reactor"),
+    ("vaurien/fastpath/connecting.py", "_host"),
+    ("vaurien/fastpath/connecting.py", "_port"),
+    ("vaurien/fastpath/connecting.py", "_timeout"),
+    ("vaurien/fastpath/connecting.py", "_bindAddress"),
 }
 
 

@@ -38,6 +38,10 @@ def _write(transport: Any, data: bytes) -> None:
     transport.write(data)
 
 
+def _unwatched(side: Any) -> None:
+    """No one resumes reading after a handler's C{recv}."""
+
+
 class _Unshared:
     """Stands for the condition of a wrapper no thread has used yet: no
     lock to take, no one to wake."""
@@ -69,12 +73,19 @@ class TransportSocket:
         handler (handlers may set it themselves).
     """
 
-    def __init__(self, reactor: Any, on_consumed: Callable[[], None] = lambda: None,
+    __slots__ = (  # two per connection: no dict each
+        "_reactor", "_on_consumed", "_send_now", "_buffer", "_ended", "end_seen", "consumed",
+        "_condition", "_timeout", "_closed", "transport", "_blocking", "framed",
+        "_frame_ended", "write_to", "close_to", "_write_shut",
+    )
+
+    def __init__(self, reactor: Any, on_consumed: Callable[[TransportSocket], None] = _unwatched,
                  send_now: Callable[[Any, bytes], None] | None = None):
         """
         @param reactor: the reactor writes are handed to from threads.
-        @param on_consumed: called (on the reactor thread) after a handler
-            took bytes, so the proxy can resume reading this side.
+        @param on_consumed: called with this wrapper (on the reactor
+            thread) after a handler took bytes, so the proxy can resume
+            reading this side.
         @param send_now: how C{sendall} writes to the transport:
             C{send_now(transport, data)} (the proxy's direct send); Twisted's
             own C{write} if C{None}.
@@ -82,7 +93,7 @@ class TransportSocket:
         self._reactor = reactor
         self._on_consumed = on_consumed
         self._send_now = _write if send_now is None else send_now
-        self._buffer = bytearray()
+        self._buffer: bytes | bytearray = b""  # a bytearray while bytes wait: none when idle
         self._ended = False
         self.end_seen = False
         self.consumed = 0
@@ -126,16 +137,22 @@ class TransportSocket:
     def deliver(self, data: bytes) -> None:
         """Add bytes this side sent; the next C{recv} returns them."""
         with self._condition:
-            self._buffer += data
+            self._hold(data)
             self._condition.notify_all()
 
     def deliver_frame(self, frame: bytes) -> None:
         """Hold C{frame}, whole, for the call that starts (framed
         protocols): C{recv} returns it, then C{b""}."""
         with self._condition:
-            self._buffer += frame
+            self._hold(frame)
             self._frame_ended = True
             self._condition.notify_all()
+
+    def _hold(self, data: bytes) -> None:
+        if self._buffer:
+            self._buffer += data
+        else:
+            self._buffer = bytearray(data)
 
     def await_frame(self) -> None:
         """A call starts whose frame on this side is still to come (the
@@ -183,8 +200,10 @@ class TransportSocket:
                 raise BlockingIOError(11, "Resource temporarily unavailable")
             data = bytes(self._buffer[:bufsize])
             del self._buffer[:bufsize]
+            if not self._buffer:
+                self._buffer = b""
             self.consumed += len(data)
-        self._call_in_reactor(self._on_consumed)
+        self._call_in_reactor(self._on_consumed, self)
         return data
 
     def _readable(self) -> bool:
@@ -224,7 +243,7 @@ class TransportSocket:
             self._call_in_reactor(self._lose_write_connection)
         elif how == socket.SHUT_RD:
             with self._condition:
-                self._buffer.clear()
+                self._buffer = b""
                 self._ended = True
                 self._condition.notify_all()
 

@@ -1,5 +1,6 @@
 """The fast paths, behind one door: the lane (L{lane}, with its pump), the
-kernel's C{splice} (L{splice}) and the direct send (L{sending}). They are
+kernel's C{splice} (L{splice}), the direct send (L{sending}) and the
+direct connect (L{connecting}). They are
 the only code that reads Twisted's internals; the proxy (and nothing
 else) imports them, from here only.
 
@@ -7,7 +8,8 @@ L{FastPaths} is what one proxy may use. They are off when the proxy's
 settings say C{no_fast_path}, when C{VAURIEN_NO_FAST_PATH} is set in the
 environment (for tests and CI), or when the installed Twisted lacks what
 they read (L{check}: then one warning line names what is missing). Off,
-a proxy has no lane and no pipes, and sends with Twisted's own C{write}:
+a proxy has no lane and no pipes, sends with Twisted's own C{write} and
+connects with the endpoint's own C{connect}:
 its connections never enter the C{in_lane}, C{skimming_in_lane} or
 C{spliced} modes.
 """
@@ -20,6 +22,7 @@ from typing import Any, Callable
 from twisted.logger import Logger
 
 from vaurien.fastpath.check import missing
+from vaurien.fastpath.connecting import connect, endpoint_connect
 from vaurien.fastpath.lane import Lane
 from vaurien.fastpath.sending import queued, send_now, unsent_bytes, write
 from vaurien.fastpath.splice import NEVER, SPLICE_AFTER, PipePool, splice_if_ready
@@ -55,9 +58,11 @@ class FastPaths:
         Twisted's C{write} when off.
     @ivar unsent: C{unsent(transport)}: the bytes the transport holds to
         write (off: 1 if it holds any, as Twisted's public API tells).
+    @ivar connect: C{connect(endpoint, factory)}: the direct connect, or
+        the endpoint's own C{connect} when off.
     """
 
-    __slots__ = ("on", "lane", "pipes", "send_now", "unsent")
+    __slots__ = ("on", "lane", "pipes", "send_now", "unsent", "connect")
 
     def __init__(self, proxy: Any, wanted: bool = True):
         """
@@ -69,6 +74,7 @@ class FastPaths:
         self.pipes = PipePool(MAX_PIPES) if self.on and hasattr(os, "splice") else None
         self.send_now: Callable[[Any, bytes], None] = send_now if self.on else write
         self.unsent: Callable[[Any], int] = unsent_bytes if self.on else queued
+        self.connect: Callable[[Any, Any], Any] = connect if self.on else endpoint_connect
 
 
 def _usable(reactor: Any) -> bool:

@@ -74,7 +74,7 @@ class Lane:
     def admits(self, connection: Any) -> bool:
         """Whether C{connection}'s sockets may move here: TCP sockets, both
         streams going on, nothing held or paused either way."""
-        if connection.closed or connection.in_lane or connection.backend_gate is None:
+        if connection.closed or connection.in_lane or connection.backend_gate.transport is None:
             return False
         sides = (connection.client, connection.backend)
         return not (

@@ -122,9 +122,7 @@ class BackendEnd:
         self.retiring = False
         transport = connection.backend.transport
         connection.backend.detach()
-        connection.backend_gate = None
-        if connection.client.transport.producer is not None:
-            connection.client.transport.unregisterProducer()
+        connection.backend_gate.detach()
         transport.loseConnection()
 
     # -- a backend that cannot be reached ----------------------------------

@@ -17,7 +17,7 @@ from twisted.logger import Logger
 
 from vaurien.proxy.calls import CallRunner
 from vaurien.proxy.flow import PauseGate
-from vaurien.proxy.idle import IdleWatch
+from vaurien.proxy.idle import FIRST_CHECK
 from vaurien.proxy.machine import (
     CLOSED, CONNECTING, JOINED, LANE, PASSING, SKIMMING, ConnectionMachine,
 )
@@ -34,15 +34,16 @@ class Connection:
     @ivar closed: the mode is C{closed}.
     @ivar slot: the handler slot serving this connection (tcp).
     @ivar active: bytes moved since the last idle check.
+    @ivar idle_checks: idle checks in a row (L{vaurien.proxy.idle}).
     @ivar spliced: the splice link, once spliced.
     @ivar unspliced: bytes left to pass on the transports before trying
         to splice.
     """
 
     __slots__ = (  # one per connection: no dict each
-        "proxy", "mode", "closed", "machine", "client", "backend", "client_gate",
+        "proxy", "mode", "closed", "client", "backend", "client_gate",
         "backend_gate", "backend_side", "slot", "active", "backend_gone", "reset_at_end",
-        "pending", "runner", "opener", "idle", "spliced", "unspliced", "peer",
+        "pending", "_runner", "opener", "idle_checks", "spliced", "unspliced",
     )
     log = Logger()
 
@@ -50,24 +51,25 @@ class Connection:
         self.proxy = proxy
         self.mode = CONNECTING
         self.closed = False
-        self.machine = ConnectionMachine(self)
-        self.client = TransportSocket(proxy.reactor, lambda: self.consumed(True), proxy.send_now)
-        self.backend = TransportSocket(proxy.reactor, lambda: self.consumed(False), proxy.send_now)
+        consumed = self.consumed  # one bound method for both wrappers
+        self.client = TransportSocket(proxy.reactor, consumed, proxy.send_now)
+        self.backend = TransportSocket(proxy.reactor, consumed, proxy.send_now)
         self.client.attach(client_transport)
         self.client_gate = PauseGate(client_transport)
-        self.backend_gate: PauseGate | None = None
+        self.backend_gate = PauseGate()  # its transport comes with the backend
+        # At once, while the transport has room for it: later, it costs a dict (~0.4 KiB).
+        client_transport.registerProducer(self.backend_gate, True)
         self.backend_side: Any = None
         self.slot = self.connection_slot()
         self.active = False
         self.backend_gone = False  # the backend left on its own
         self.reset_at_end = False  # ... by a reset
-        self.pending: list[bool] = []  # the sides waiting for a call
-        self.runner = CallRunner(self)
+        self.pending: tuple[bool, ...] = ()  # the sides waiting for a call
+        self._runner: CallRunner | None = None  # made for the first call
         self.opener = BackendOpener(self)
-        self.idle = IdleWatch(self)
+        self.idle_checks = FIRST_CHECK
         self.spliced: Any = None
         self.unspliced = SPLICE_AFTER if self.may_splice() else NEVER
-        self.peer = self.client.getpeername()
 
     def enter(self, mode: str) -> None:
         """The machine's output: the connection is now in C{mode}."""
@@ -75,8 +77,26 @@ class Connection:
         self.closed = mode is CLOSED
 
     @property
+    def machine(self) -> ConnectionMachine:  # made for each input: none held
+        return ConnectionMachine(self, self.mode)
+
+    @property
     def in_lane(self) -> bool:
         return self.mode in LANE
+
+    @property
+    def peer(self) -> Any:  # read when logged: nothing held for it
+        return self.client.getpeername()
+
+    @property
+    def runner(self) -> CallRunner:  # made for the first call
+        if self._runner is None:
+            self._runner = CallRunner(self)
+        return self._runner
+
+    @property
+    def in_call(self) -> bool:
+        return self._runner is not None and self._runner.running
 
     # -- what a framed connection does differently -----------------------
 
@@ -111,7 +131,6 @@ class Connection:
             "{proxy}: {peer} connected, {handling}",
             proxy=self.proxy.name, peer=self.peer, handling=self.handler_label(),
         )
-        self.idle.start()
         self.opener.connect()
 
     def backend_connected(self, backend_side: Any) -> None:
@@ -123,13 +142,9 @@ class Connection:
         if self.closed:
             transport.loseConnection()
             return
-        client_transport = self.client.transport
         self.backend.attach(transport)
-        self.backend_gate = PauseGate(transport)
-        if client_transport.producer is not None:
-            client_transport.unregisterProducer()
-        client_transport.registerProducer(self.backend_gate.producer_for_peer(), True)
-        transport.registerProducer(self.client_gate.producer_for_peer(), True)
+        self.backend_gate.attach(transport)
+        transport.registerProducer(self.client_gate, True)
         self.opened()
 
     def opened(self) -> None:
@@ -183,9 +198,7 @@ class Connection:
         self.machine.handed_back()
 
     def lane_terms(self) -> tuple[Any, Any, Any, Any]:
-        """What the lane shows each chunk to, both ways, the slot in force
-        as it enters, and what it asks about each chunk from the client:
-        nothing (tcp)."""
+        """The lane's followers both ways, slot and admit: none (tcp)."""
         return None, None, None, None
 
     def moved(self, from_client: bool, count: int) -> None:
@@ -203,7 +216,7 @@ class Connection:
         source = self.client if from_client else self.backend
         source.deliver(data)
         if source.buffered > self.proxy.settings.max_buffer:
-            self.gate(from_client).pause("buffer-full")
+            (self.client_gate if from_client else self.backend_gate).pause("buffer-full")
         self.want_call(from_client)
 
     def end_from(self, from_client: bool, transport: Any) -> None:
@@ -231,9 +244,8 @@ class Connection:
             self.want_call(from_client)
 
     def drop_backend(self) -> None:
-        """The backend connection is no more: bytes stop passing straight
-        (what it left goes through a call; a client that stays opens
-        another with its next bytes)."""
+        """The backend connection is no more: bytes stop passing straight (what
+        it left goes through a call; a staying client's next bytes open another)."""
         if not self.closed:
             self.machine.backend_dropped()
 
@@ -247,10 +259,10 @@ class Connection:
             return
         if transport is not self.backend.transport:
             return
-        self.backend_gate = None
+        self.backend_gate.detach()
         self.drop_backend()
         if self.backend._closed or self.keeps_client():
-            if self.client.ended and not self.client.buffered and not self.runner.running:
+            if self.client.ended and not self.client.buffered and not self.in_call:
                 self.close()  # the client is done too: nothing to keep
             else:
                 self.backend.detach()
@@ -258,7 +270,7 @@ class Connection:
         self.backend_gone = True
         self.reset_at_end = reset
         self.backend.deliver_end()
-        if not self.runner.running and not self.backend.buffered:
+        if not self.in_call and not self.backend.buffered:
             self.close(reset)
         else:
             self.want_call(False)
@@ -268,15 +280,11 @@ class Connection:
             self.proxy.protocol.settings.get("keep_alive")
         )
 
-    def gate(self, to_backend: bool) -> PauseGate:
-        return self.client_gate if to_backend else self.backend_gate
-
-    def consumed(self, to_backend: bool) -> None:
-        """A wrapper's buffer went down: read its side again if it may."""
+    def consumed(self, source: TransportSocket) -> None:
+        """Wrapper C{source}'s buffer went down: read its side again if it may."""
         self.active = True
-        source = self.client if to_backend else self.backend
-        gate = self.gate(to_backend)
-        if gate is not None and gate.paused and source.buffered <= self.proxy.settings.max_buffer:
+        gate = self.client_gate if source is self.client else self.backend_gate
+        if gate.paused and source.buffered <= self.proxy.settings.max_buffer:
             gate.resume("buffer-full")
 
     def close_if_both_ended(self) -> None:
@@ -288,11 +296,11 @@ class Connection:
     def want_call(self, to_backend: bool) -> None:
         self.active = True
         if to_backend not in self.pending:
-            self.pending.append(to_backend)
+            self.pending += (to_backend,)
         self.run_calls()
 
     def run_calls(self) -> None:
-        while self.pending and not self.runner.running and not self.closed:
+        while self.pending and not self.in_call and not self.closed:
             to_backend = self.pending[0]
             if to_backend and self.backend.transport is None:
                 if self.client.ended and not self.client.buffered:
@@ -300,7 +308,7 @@ class Connection:
                 elif self.opener.connecting is None:
                     self.opener.connect()
                 return
-            self.pending.pop(0)
+            self.pending = self.pending[1:]
             source = self.client if to_backend else self.backend
             if not source.buffered and (source.end_seen or not source.ended):
                 continue  # an earlier call already read what this one was for
@@ -326,17 +334,16 @@ class Connection:
             self.close()
         return self.closed
 
-    # -- what the idle watch asks, and the end -----------------------------
+    # -- what the idle sweep asks, and the end -----------------------------
 
     def waits_on_purpose(self) -> bool:
-        """Whether the idle timeout must leave the connection alone: a
-        call on the reactor runs (it bounds its own wait), or a handler
-        holds the connection (C{hang})."""
-        return self.runner.running or self.holds_connection()
+        """Whether the idle timeout must leave the connection alone: a call on the
+        reactor runs (it bounds its own wait), or a handler holds it (C{hang})."""
+        return self.in_call or self.holds_connection()
 
     def thread_call(self) -> Deferred | None:
         """The call running in a worker thread, if one is."""
-        return self.runner.in_thread()
+        return None if self._runner is None else self._runner.in_thread()
 
     def handler_in_call(self) -> str:
         """The name of the handler of the call running (or the last one)."""
@@ -348,21 +355,17 @@ class Connection:
 
     def park_backend(self) -> bool:
         """With tcp's C{reuse_socket}, hand a healthy backend connection to
-        the proxy for its next client.
-
-        @return: C{True} when the connection was kept.
-        """
+        the proxy for its next client; C{True} when it was kept."""
         backend = self.backend
         healthy = not (
-            backend._closed or backend.buffered or self.runner.running
+            backend._closed or backend.buffered or self.in_call
             or backend.transport.disconnected or backend.transport.disconnecting
             or self.backend_gone or backend.end_seen
         )
         if not (healthy and self.proxy.protocol.settings.get("reuse_socket")):
             return False
         backend.transport.unregisterProducer()
-        self.backend_gate.resume("peer-full")
-        self.backend_gate.resume("buffer-full")
+        self.backend_gate.release()
         return self.proxy.park_backend(self.backend_side)
 
     def close(self, reset: bool = False) -> None:
@@ -373,13 +376,13 @@ class Connection:
             return
         lane = self.in_lane
         self.machine.close()
-        self.idle.stop()
         if self.spliced is not None:
             self.spliced.stop(self.proxy.pipes)
         if lane:
             self.proxy.lane.leave(self)
         self.opener.cancel()
-        self.runner.cancel()  # a call in a thread ends when woken, below
+        if self._runner is not None:
+            self._runner.cancel()  # a call in a thread ends when woken, below
         for side in (self.client, self.backend):
             side.deliver_end()
         end = self.reset if reset else _lose

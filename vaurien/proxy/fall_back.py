@@ -27,8 +27,11 @@ class FallBack:
 
     def __init__(self, connection: Any):
         self.connection = connection
-        self._raw = {True: bytearray(), False: bytearray()}  # came while switching
-        self._unhandled: dict[bool, list[bytes]] = {True: [], False: []}  # framed, not handled
+        # Made when framing stops (none while it goes on): by direction
+        # (from the client or not), the bytes that came while switching,
+        # and the frames framed but not handled.
+        self._raw: dict[bool, bytearray] | None = None
+        self._unhandled: dict[bool, list[bytes]] | None = None
 
     def stop(self, reason: str) -> None:
         """Stop framing: once the frames in hand are put aside and no
@@ -48,15 +51,19 @@ class FallBack:
 
     def hold(self, from_client: bool, data: bytes) -> None:
         """Keep bytes that came while switching."""
+        if self._raw is None:
+            self._raw = {True: bytearray(), False: bytearray()}
         self._raw[from_client] += data
 
     def hold_frames(self, from_client: bool, frames: list[bytes]) -> None:
         """Keep frames cut but not handled when framing stopped."""
+        if self._unhandled is None:
+            self._unhandled = {True: [], False: []}
         self._unhandled[from_client] += frames
 
     def switch_when_idle(self) -> None:
         connection = self.connection
-        if connection.mode is SWITCHING and not connection.runner.running:
+        if connection.mode is SWITCHING and not connection.in_call:
             self.switch()
 
     def switch(self) -> None:
@@ -78,12 +85,11 @@ class FallBack:
         connection.slot = connection.proxy.dummy_slot
         # Stream order: frames queued, frames framed but not handled, the
         # frame in progress, and what came since framing stopped.
-        client_transport.write(
-            b"".join(to_client + self._unhandled[False]) + held_backend + self._raw[False]
-        )
-        to_backend_now = b"".join(to_backend + self._unhandled[True]) + held_client + self._raw[True]
-        self._raw = {True: bytearray(), False: bytearray()}
-        self._unhandled = {True: [], False: []}
+        raw, unhandled = self._raw or _NO_BYTES, self._unhandled or _NO_FRAMES
+        self._raw = self._unhandled = None
+        to_client_now = b"".join([*to_client, *unhandled[False]]) + held_backend + raw[False]
+        client_transport.write(to_client_now)
+        to_backend_now = b"".join([*to_backend, *unhandled[True]]) + held_client + raw[True]
         if connection.backend.transport is None:
             if connection.ending.ending:  # the backend ended during the call
                 connection.close(connection.reset_at_end)
@@ -96,6 +102,10 @@ class FallBack:
             connection.backend.shutdown(socket.SHUT_WR)
         if connection.ending.ending:  # and the backend's (it still reads)
             connection.ending.pass_end()
+
+
+_NO_BYTES = {True: b"", False: b""}
+_NO_FRAMES: dict[bool, tuple[bytes, ...]] = {True: (), False: ()}
 
 
 def _unread(side: Any) -> bytes:

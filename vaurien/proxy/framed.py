@@ -179,11 +179,12 @@ class FramedConnection(Connection):
         if exchanges.last_call is not None:
             return  # a handler ended the connection: they reach no one
         passed = []
+        choose = self.skimmer.choose_for if self.proxy.draws else self.proxy.choose_for
         for index, request in enumerate(requests):
             if self.mode is SWITCHING:
                 self.fall_back.hold_frames(True, [r.data for r in requests[index:]])
                 break
-            call = Call(request, self.skimmer.choose_for(request))
+            call = Call(request, choose(request))
             if self.proxy.settings.log_calls:
                 self.log.debug(
                     "{proxy}: {peer} {request}: {handler}", proxy=self.proxy.name,

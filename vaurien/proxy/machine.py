@@ -6,10 +6,8 @@ writer of the connection's C{mode}. The connection fires an input when
 its mode changes (the backend accepted, skimming starts or stops, framing
 stopped, the lane took or handed back the sockets, the end), never per
 chunk nor per call: whether a handler call runs is the call runner's own
-state (L{vaurien.proxy.calls}), as an input costs a scan of every
-transition (Automat's lookup), about 14 microseconds here. The machine's
-one output, L{IConnectionCore.enter}, sets the mode the two sides route
-bytes by.
+state (L{vaurien.proxy.calls}). The machine's one output,
+L{IConnectionCore.enter}, sets the mode the two sides route bytes by.
 
 Modes::
 
@@ -28,13 +26,15 @@ Modes::
     tunnel            framing stopped: the rest passes as tcp
     closed            both sockets are closed or closing
 
-The diagram in docs/architecture.rst is drawn from L{ConnectionMachine}.
+The transitions are one table, L{TRANSITIONS}, shared by every
+connection; the diagram in docs/architecture.rst is drawn from it by
+Automat (L{draw}).
 """
 from __future__ import annotations
 
 from typing import Callable, Protocol
 
-from automat import TypeMachineBuilder
+from automat import NoTransition, TypeMachineBuilder
 
 CONNECTING = "connecting"
 JOINED = "joined"
@@ -114,25 +114,26 @@ class IConnectionCore(Protocol):
         each side accordingly."""
 
 
-def _build() -> Callable[[IConnectionCore], ConnectionInputs]:
-    builder = TypeMachineBuilder(ConnectionInputs, IConnectionCore)
-    states = {
-        name: builder.state(name)
-        for name in (
-            CONNECTING, JOINED, RELAYING, IN_LANE, SPLICED, FRAMED,
-            SKIMMING, SKIMMING_IN_LANE, SWITCHING, TUNNEL, CLOSED,
-        )
-    }
+#: Every mode, the first a new connection's.
+MODES = (
+    CONNECTING, JOINED, RELAYING, IN_LANE, SPLICED, FRAMED,
+    SKIMMING, SKIMMING_IN_LANE, SWITCHING, TUNNEL, CLOSED,
+)
+#: The names of the inputs, as L{ConnectionInputs} declares them.
+INPUTS = tuple(
+    name for name, value in vars(ConnectionInputs).items()
+    if callable(value) and not name.startswith("_")
+)
+
+
+def _transitions() -> dict[tuple[str, str], str | None]:
+    """Every transition: (mode, input name) -> the mode it leads to, or
+    C{None} where nothing happens (once closed)."""
+    table: dict[tuple[str, str], str | None] = {}
 
     def move(source: str, input: Callable, target: str) -> None:
         """C{input} in mode C{source} leads to C{target}."""
-        transition = states[source].upon(input).to(states[target])
-
-        def entered(inputs: ConnectionInputs, core: IConnectionCore) -> None:
-            core.enter(target)
-
-        entered.__name__ = f"enter_{target}"
-        transition(entered)
+        table[source, input.__name__] = target
 
     I = ConnectionInputs
     # Opening, and opening again where a backend connection was dropped.
@@ -164,26 +165,74 @@ def _build() -> Callable[[IConnectionCore], ConnectionInputs]:
     move(SKIMMING_IN_LANE, I.handed_back, SKIMMING)
     move(JOINED, I.spliced, SPLICED)
     # The end, from anywhere; once closed, nothing more happens.
-    for source in states:
+    for source in MODES:
         if source != CLOSED:
             move(source, I.close, CLOSED)
-    for input in _inputs():
-        states[CLOSED].upon(input).loop().returns(None)
-    return builder.build()
+    for name in INPUTS:
+        table[CLOSED, name] = None
+    return table
 
 
-def _inputs() -> list[Callable]:
-    return [
-        value for name, value in vars(ConnectionInputs).items()
-        if callable(value) and not name.startswith("_")
-    ]
+#: Every transition, shared by every connection (L{_transitions}).
+TRANSITIONS = _transitions()
 
 
-#: Makes the machine of one connection: C{ConnectionMachine(core)}, which
-#: starts C{connecting}.
-ConnectionMachine = _build()
+def _input(name: str) -> Callable[[ConnectionMachine], None]:
+    def fire(self: ConnectionMachine) -> None:
+        try:
+            target = TRANSITIONS[self._mode, name]
+        except KeyError:
+            raise NoTransition(self._mode, name) from None
+        if target is not None:
+            self._mode = target
+            self._core.enter(target)
+
+    fire.__name__ = name
+    fire.__doc__ = getattr(ConnectionInputs, name).__doc__
+    return fire
+
+
+class ConnectionMachine:
+    """The machine of one connection, in C{mode} (a new one's: C{connecting}):
+    its inputs are L{ConnectionInputs}' methods, and C{core.enter} its output.
+
+    An input is one look-up in L{TRANSITIONS}, shared by every connection:
+    a machine holds its core and its mode, nothing more (an Automat
+    machine held two objects more, and scanned its transitions on every
+    input), and can be made again from a mode at any time.
+
+    @raise NoTransition: (from an input) where the input leads nowhere
+        from the mode.
+    """
+
+    __slots__ = ("_core", "_mode")
+
+    def __init__(self, core: IConnectionCore, mode: str = CONNECTING):
+        self._core = core
+        self._mode = mode
+
+
+for _name in INPUTS:
+    setattr(ConnectionMachine, _name, _input(_name))
 
 
 def draw() -> object:
-    """The machine as a graphviz C{Digraph} (for the docs)."""
-    return ConnectionMachine.asDigraph()
+    """The machine as a graphviz C{Digraph} (for the docs), drawn by
+    Automat from L{TRANSITIONS}."""
+    builder = TypeMachineBuilder(ConnectionInputs, IConnectionCore)
+    states = {mode: builder.state(mode) for mode in MODES}
+    for (source, name), target in TRANSITIONS.items():
+        upon = states[source].upon(getattr(ConnectionInputs, name))
+        if target is None:
+            upon.loop().returns(None)
+        else:
+            upon.to(states[target])(_entering(target))
+    return builder.build().asDigraph()
+
+
+def _entering(target: str) -> Callable[[ConnectionInputs, IConnectionCore], None]:
+    def entered(inputs: ConnectionInputs, core: IConnectionCore) -> None:
+        core.enter(target)
+
+    entered.__name__ = f"enter_{target}"
+    return entered

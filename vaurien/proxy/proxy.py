@@ -18,6 +18,7 @@ from vaurien.proxy.choice import HandlerChoice
 from vaurien.handlers import Handler
 from vaurien.proxy.framed import FramedConnection
 from vaurien.fastpath import FastPaths
+from vaurien.proxy.idle import IdleSweep
 from vaurien.proxy.live import LiveControl
 from vaurien.proxy.connection import Connection
 from vaurien.proxy.sides import BackendFactory, ClientSide
@@ -66,9 +67,11 @@ class Proxy:
     @ivar stuck_threads: worker threads still running a handler call whose
         connection was closed at the timeout.
     @ivar control: what the control API may do to this proxy.
+    @ivar idle: what closes its idle connections (L{IdleSweep}).
     @ivar fast_paths: whether its connections may take the fast paths
-        (L{vaurien.fastpath}); L{lane}, L{pipes}, L{send_now} and
-        L{unsent} are theirs, or their plain stand-ins when off.
+        (L{vaurien.fastpath}); L{lane}, L{pipes}, L{send_now}, L{unsent}
+        and how backends are connected are theirs, or their plain
+        stand-ins when off.
     """
 
     def __init__(self, settings: ProxySettings, reactor: Any = None, clock: Any = None):
@@ -87,8 +90,8 @@ class Proxy:
         self._idle_backends: list[Any] = []
         fast = FastPaths(self, not settings.no_fast_path)
         self.fast_paths = fast.on
-        self.lane, self.pipes, self.send_now, self.unsent = (
-            fast.lane, fast.pipes, fast.send_now, fast.unsent)
+        self.lane, self.pipes, self.send_now, self.unsent, self._connect = (
+            fast.lane, fast.pipes, fast.send_now, fast.unsent, fast.connect)
         self.connections: set[Any] = set()
         self.calls: Counter[str] = Counter()
         self.connections_total = 0
@@ -97,6 +100,7 @@ class Proxy:
         self.fallbacks = 0
         self.stuck_threads = 0
         self.control = LiveControl(self)
+        self.idle = IdleSweep(self)
 
     def use_handlers(self, entries: Any) -> None:
         """Put C{entries} in force for the next connections and calls."""
@@ -180,7 +184,7 @@ class Proxy:
                 backend_side.connection = connection
                 connection.backend_connected(backend_side)
                 return succeed(backend_side)
-        d = self._backend.connect(BackendFactory(connection))
+        d = self._connect(self._backend, BackendFactory(connection))
         if self.settings.timeout:
             d.addTimeout(self.settings.timeout, self.clock)
         return d
@@ -210,6 +214,7 @@ class Proxy:
         """Track a new connection."""
         self.connections.add(connection)
         self.connections_total += 1
+        self.idle.watch()
 
     def fell_back(self) -> None:
         """Count a connection that stopped being framed."""
@@ -228,11 +233,14 @@ class Proxy:
     def connection_closed(self, connection: Any) -> None:
         """Forget a connection that ended."""
         self.connections.discard(connection)
+        if not self.connections:
+            self.idle.stop()
 
     def stop(self) -> None:
         """Close every connection and stop the worker threads."""
         for connection in list(self.connections):
             connection.close()
+        self.idle.stop()
         for backend_side in self._idle_backends:
             backend_side.transport.loseConnection()
         self._idle_backends.clear()

@@ -16,8 +16,11 @@ from vaurien.proxy.machine import PASSING
 
 def _tune(transport: Any, read_size: int) -> None:
     """Read C{read_size} bytes at a time, and send small writes at once
-    (no Nagle delay: a proxy must not hold a peer's bytes back)."""
-    transport.bufferSize = read_size
+    (no Nagle delay: a proxy must not hold a peer's bytes back). The size
+    is set only when it differs from the transport's own: an attribute
+    more may cost a Twisted transport a dict of its own."""
+    if getattr(transport, "bufferSize", None) != read_size:
+        transport.bufferSize = read_size
     set_no_delay = getattr(transport, "setTcpNoDelay", None)
     if set_no_delay is not None:
         set_no_delay(True)
