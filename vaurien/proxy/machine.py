@@ -18,8 +18,9 @@ Modes::
     in_lane           joined, its sockets read by the proxy's lane
     spliced           joined, its sockets spliced by the kernel
     framed            http, redis, memcache: a handler call per request
-    skimming          framed, no fault in play: bytes pass as they come
-                      and the framing only follows them
+    skimming          framed, no fault drawn (none in play, or between
+                      drawn faults): bytes pass as they come and the
+                      framing only follows them
     skimming_in_lane  skimming, its sockets read by the proxy's lane
     switching         framing stopped: the rest passes as tcp once no call
                       runs and what framing held is written out
@@ -76,11 +77,12 @@ class ConnectionInputs(Protocol):
         kept; its next bytes open another."""
 
     def quiet(self) -> None:
-        """Only a handler that passes bytes is in play and the framing
-        rests: skim."""
+        """The next calls go to the handler that only passes bytes (the
+        only one in play, or drawn so) and the framing rests: skim."""
 
     def handlers_changed(self) -> None:
-        """The handlers in force changed while skimming: frame again."""
+        """The handlers in force changed, or a fault was drawn, while
+        skimming: frame again."""
 
     def framing_stopped(self) -> None:
         """The traffic can no longer be framed: the rest passes as tcp."""
