@@ -8,7 +8,7 @@ Code outside the package uses these names, not its modules.
 from vaurien.config.addresses import backend_endpoint, listen_endpoint, listening_endpoint
 from vaurien.config.options import VaurienOptions
 from vaurien.config.plugins import handler_choice
-from vaurien.config.proxies import added_proxy
+from vaurien.config.proxies import ANY_LOOPBACK_PORT, added_proxy
 from vaurien.config.settings import (
     AddedProxy,
     HandlerEntry,
@@ -20,6 +20,7 @@ from vaurien.config.settings import (
 )
 
 __all__ = [
+    "ANY_LOOPBACK_PORT",
     "AddedProxy",
     "HandlerEntry",
     "ProxySettings",
