@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
+
 from twisted.internet import reactor
 from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
 from tests.control_site import HTTP
 from tests.proxying import Collector, connect, echo_backend
-from tests.servers import free_port
+from tests.servers import free_port, start_redis
 from tests.stream_toxics import WithStreamToxics
 from tests.test_running import busy_port
 from tests.test_service import echoed
@@ -354,3 +357,20 @@ class HandlerToxicTests(ToxiproxyAPITestCase):
                                                  {"type": "hang", "attributes": {"nope": 1}}))
         self.assertEqual(self.running.controls["echo"].behavior(), "80:error,20:dummy")
         self.assertEqual(len(await self.json(200, "GET", "/proxies/echo/toxics")), 1)
+
+
+class RedisHandlerToxicTests(ToxiproxyAPITestCase):
+    """A Toxiproxy client gets Vaurien's protocol-native faults: an C{error}
+    toxic on a redis proxy answers C{-ERR} per command, and the connection
+    goes on."""
+
+    async def test_error_toxic_on_a_redis_proxy(self):
+        backend = start_redis(self)
+        created = await self.proxy(protocol="redis", upstream=f"127.0.0.1:{backend}")
+        client = redis.Redis(host="127.0.0.1", port=port_of(created), socket_timeout=10)
+        self.addCleanup(client.close)
+        await deferToThread(client.set, "key", "value")
+        await self.json(200, "POST", "/proxies/echo/toxics", {"type": "error"})
+        await self.assertFailure(deferToThread(client.get, "key"), redis.ResponseError)
+        await self.empty("DELETE", "/proxies/echo/toxics/error_downstream")
+        self.assertEqual(await deferToThread(client.get, "key"), b"value")
