@@ -103,7 +103,7 @@ CORE_SETTINGS = {
         ),
         CoreSetting(
             "toxiproxy_api", str, None,
-            "Serve Toxiproxy's HTTP API on HOST:PORT, for its clients (off by"
+            "Serve the Toxiproxy HTTP API on HOST:PORT, for its clients (off by"
             " default); with no proxy given, start with none, as toxiproxy-server.",
         ),
         CoreSetting(
