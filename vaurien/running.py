@@ -103,8 +103,8 @@ class RunningProxies(MultiService):
         self.controls = _Controls(self._entries)
 
     def proxy(self, name: str) -> Any:
-        """The L{vaurien.proxy.Proxy} called C{name} (for tests and the
-        service's own use).
+        """The L{vaurien.proxy.Proxy} called C{name}, for what needs more
+        than its control surface (tests reading its fast paths).
 
         @raise NotFound: no such proxy.
         """
