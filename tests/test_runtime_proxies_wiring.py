@@ -19,7 +19,7 @@ from tests.servers import free_port
 from tests.test_control_client import run_ctl
 from tests.test_running import busy_port
 from tests.test_service import echoed
-from vaurien.config import Settings
+from vaurien.config import AddedProxy, Settings, added_proxy
 from vaurien.control.api import control_site
 from vaurien.running import RunningProxies
 from vaurien.service import makeService
@@ -144,3 +144,21 @@ class WorkersTests(TestCase):
         self.assertEqual(answer.code, 409)
         self.assertIn("--workers", answer.json()["errors"][0]["description"])
         self.assertTrue(running.describe("test")["enabled"])
+
+
+class ConfigFileProxiesTests(TestCase):
+    async def test_the_config_files_proxies_are_running_and_listed(self):
+        backend = f"127.0.0.1:{echo_backend(self)}"
+        api = free_port()
+        added = tuple(
+            AddedProxy(added_proxy(name, "127.0.0.1:0", backend), "127.0.0.1:0", backend, enabled)
+            for name, enabled in (("up", True), ("down", False)))
+        service = makeService(Settings(proxies=(), added_proxies=added,
+                                       toxiproxy_api=f"tcp:{api}:interface=127.0.0.1"))
+        service.startService()
+        self.addCleanup(service.stopService)
+        listed = (await HTTP(self, f"http://127.0.0.1:{api}").request("GET", "/proxies")).json()
+        self.assertEqual([(p["name"], p["enabled"]) for p in listed.values()],
+                         [("up", True), ("down", False)])
+        port = int(listed["up"]["listen"].rsplit(":", 1)[1])
+        self.assertEqual(await echoed(port, b"from the file"), b"from the file")
