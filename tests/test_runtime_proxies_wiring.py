@@ -162,3 +162,17 @@ class ConfigFileProxiesTests(TestCase):
                          [("up", True), ("down", False)])
         port = int(listed["up"]["listen"].rsplit(":", 1)[1])
         self.assertEqual(await echoed(port, b"from the file"), b"from the file")
+
+
+class NoProxyYetTests(TestCase):
+    async def test_the_native_api_runs_with_no_proxy(self):
+        running = RunningProxies()
+        port = reactor.listenTCP(0, control_site(running.controls, None, None, running),
+                                 interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        http = HTTP(self, f"http://127.0.0.1:{port.getHost().port}")
+        self.assertEqual((await http.request("GET", "/proxies")).json(), {"proxies": []})
+        self.assertEqual((await http.request("GET", "/stats")).json(), {"proxies": {}})
+        answer = await http.request("GET", "/behavior")
+        self.assertEqual(answer.code, 404)
+        self.assertIn("no proxy", answer.json()["errors"][0]["description"])
