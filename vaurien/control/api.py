@@ -282,6 +282,8 @@ class ControlResource(Resource):
         proxy, rest = next(iter(self.controls), None), segments
         if len(segments) > 1 and segments[0] == "proxies":
             proxy, rest = segments[1], segments[2:]
+        if proxy is None:
+            raise APIError(404, "url", "proxy", "no proxy yet: add one first")
         if proxy not in self.controls:
             raise APIError(404, "url", "proxy",
                            f"no proxy named {proxy!r}; the proxies: {', '.join(self.controls)}")
