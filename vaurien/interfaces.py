@@ -15,6 +15,67 @@ def optional(doc: str) -> Attribute:
     return attribute
 
 
+class IProxies(Interface):
+    """The running proxies, which the control APIs may add, take down,
+    bring back and remove while Vaurien runs. A proxy is described as a
+    mapping: C{name}, C{listen} (as given, or the real C{host:port} when
+    the port was 0 or none was given), C{upstream} (its backend, as
+    given), C{enabled} and C{protocol}."""
+
+    controls = Attribute(
+        "A live mapping of proxy name to its L{IProxyControl}, in the order"
+        " the proxies were added: it shows proxies added or removed later."
+    )
+
+    def describe(name):
+        """The proxy C{name}, described.
+
+        @raise vaurien.errors.NotFound: no such proxy.
+        """
+
+    def create(name, listen, upstream, enabled=True, protocol=None):
+        """Add a proxy and, when C{enabled}, make it listen.
+
+        @param listen: C{host:port} (port 0: one the system chooses) or an
+            endpoint string.
+        @param upstream: the backend, C{host:port} or an endpoint string.
+        @param protocol: a registered protocol name (C{None}: tcp).
+        @return: a Deferred firing with its description once it listens.
+        @raise vaurien.errors.ConfigError: a wrong name, address or
+            protocol (the Deferred fails with it).
+        @raise vaurien.errors.Conflict: the name, or the address, is taken
+            (the Deferred fails with it); nothing is added then.
+        """
+
+    def set_enabled(name, enabled):
+        """Take a proxy down (stop listening, close its connections; its
+        settings and toxics are kept) or bring it back.
+
+        @return: a Deferred firing with its description.
+        @raise vaurien.errors.NotFound: no such proxy.
+        @raise vaurien.errors.Conflict: its address is taken now; it stays
+            down.
+        """
+
+    def move(name, listen=None, upstream=None):
+        """Change where a proxy listens or its backend; C{None}, or the
+        value it has, keeps it.
+
+        @return: a Deferred firing with its description.
+        @raise vaurien.errors.ConfigError: a wrong address.
+        @raise vaurien.errors.Conflict: the new address is taken; nothing
+            changes.
+        @raise vaurien.errors.NotFound: no such proxy.
+        """
+
+    def remove(name):
+        """Stop a proxy and forget it.
+
+        @return: a Deferred firing once it stopped listening.
+        @raise vaurien.errors.NotFound: no such proxy.
+        """
+
+
 class IHandler(Interface):
     """Decides what happens to the data of one call.
 
@@ -224,64 +285,3 @@ class IProxyControl(Interface):
 
     def stats():
         """The proxy's counters, as a JSON-ready mapping."""
-
-
-class IProxies(Interface):
-    """The running proxies, which the control APIs may add, take down,
-    bring back and remove while Vaurien runs. A proxy is described as a
-    mapping: C{name}, C{listen} (as given, or the real C{host:port} when
-    the port was 0 or none was given), C{upstream} (its backend, as
-    given), C{enabled} and C{protocol}."""
-
-    controls = Attribute(
-        "A live mapping of proxy name to its L{IProxyControl}, in the order"
-        " the proxies were added: it shows proxies added or removed later."
-    )
-
-    def describe(name):
-        """The proxy C{name}, described.
-
-        @raise vaurien.errors.NotFound: no such proxy.
-        """
-
-    def create(name, listen, upstream, enabled=True, protocol=None):
-        """Add a proxy and, when C{enabled}, make it listen.
-
-        @param listen: C{host:port} (port 0: one the system chooses) or an
-            endpoint string.
-        @param upstream: the backend, C{host:port} or an endpoint string.
-        @param protocol: a registered protocol name (C{None}: tcp).
-        @return: a Deferred firing with its description once it listens.
-        @raise vaurien.errors.ConfigError: a wrong name, address or
-            protocol (the Deferred fails with it).
-        @raise vaurien.errors.Conflict: the name, or the address, is taken
-            (the Deferred fails with it); nothing is added then.
-        """
-
-    def set_enabled(name, enabled):
-        """Take a proxy down (stop listening, close its connections; its
-        settings and toxics are kept) or bring it back.
-
-        @return: a Deferred firing with its description.
-        @raise vaurien.errors.NotFound: no such proxy.
-        @raise vaurien.errors.Conflict: its address is taken now; it stays
-            down.
-        """
-
-    def move(name, listen=None, upstream=None):
-        """Change where a proxy listens or its backend; C{None}, or the
-        value it has, keeps it.
-
-        @return: a Deferred firing with its description.
-        @raise vaurien.errors.ConfigError: a wrong address.
-        @raise vaurien.errors.Conflict: the new address is taken; nothing
-            changes.
-        @raise vaurien.errors.NotFound: no such proxy.
-        """
-
-    def remove(name):
-        """Stop a proxy and forget it.
-
-        @return: a Deferred firing once it stopped listening.
-        @raise vaurien.errors.NotFound: no such proxy.
-        """

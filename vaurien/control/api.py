@@ -22,7 +22,6 @@ import os
 from functools import partial
 from typing import Any, Callable, Mapping
 
-from attrs import frozen
 from prometheus_client import CONTENT_TYPE_LATEST
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.logger import Logger
@@ -30,10 +29,10 @@ from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request, Site
 
+from vaurien.control.answers import APIError, Changed, json_body
 from vaurien.control.channel import (
     STATS, WorkerError, backend_command, behavior_command, reset_command,
 )
-from vaurien.control.json_requests import APIError, json_body
 from vaurien.control.metrics import metrics_text
 from vaurien.control.totals import totals
 from vaurien.errors import ConfigError, Conflict
@@ -44,14 +43,6 @@ _log = Logger()
 
 #: What a route does for each HTTP method: request to a JSON-ready answer.
 Methods = Mapping[str, Callable[[Request], Any]]
-
-
-@frozen
-class Changed:
-    """A route's answer when it changed a proxy of this process: the
-    change, as a command of L{vaurien.control.channel}, for the workers."""
-
-    command: Mapping[str, Any]
 
 
 def behavior_change(body: Mapping[str, Any]) -> tuple[str, dict[str, dict[str, Any]], Any]:

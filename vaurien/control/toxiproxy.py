@@ -31,12 +31,11 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request, Site
 
 import vaurien
-from vaurien.control.json_requests import BodyError, read_json
-from vaurien.control.toxic_set import ProxyToxics
 from vaurien.control.toxiproxy_fields import (
     ToxiproxyError, an_object, attributes, checked_toxicity, enabled_field, proxy_fields,
-    same_fields, toxic_fields,
+    read_body, same_fields, toxic_fields,
 )
+from vaurien.control.toxiproxy_toxics import ProxyToxics
 from vaurien.errors import ConfigError, Conflict, NotFound, VaurienError
 from vaurien.interfaces import IProxies
 
@@ -127,7 +126,7 @@ class ToxiproxyResource(Resource):
         return 200, {name: self._proxy(name) for name in self.proxies.controls}
 
     async def _create_proxy(self, request: Request) -> Answer:
-        fields = proxy_fields(_body(request))
+        fields = proxy_fields(read_body(request))
         await self.proxies.create(fields.name, fields.listen, fields.upstream, fields.enabled,
                                   fields.protocol)
         _log.info("Toxiproxy API: proxy {name} added", name=fields.name)
@@ -137,7 +136,7 @@ class ToxiproxyResource(Resource):
         return 200, self._proxy(proxy)
 
     async def _update_proxy(self, proxy: str, request: Request) -> Answer:
-        body = an_object(_body(request), '{"enabled": false}')
+        body = an_object(read_body(request), '{"enabled": false}')
         same_fields(body, self.proxies.describe(proxy), ("name", "protocol"))
         enabled = enabled_field(body, None)
         for field in ("listen", "upstream"):
@@ -155,7 +154,7 @@ class ToxiproxyResource(Resource):
         return 204, None
 
     async def _populate(self, request: Request) -> Answer:
-        body = _body(request)
+        body = read_body(request)
         if not isinstance(body, list):
             raise ToxiproxyError(400, 'bad request body: expected a list of proxies, [{"name": ...}]')
         given = [proxy_fields(entry) for entry in body]
@@ -197,7 +196,7 @@ class ToxiproxyResource(Resource):
 
     async def _add_toxic(self, proxy: str, request: Request) -> Answer:
         toxics = self._toxics_of(proxy)
-        fields = toxic_fields(_body(request))
+        fields = toxic_fields(read_body(request))
         toxic = toxics.add(fields.name, fields.type, fields.stream, fields.toxicity,
                            fields.attributes)
         _log.info("Toxiproxy API: proxy {proxy}: toxic {toxic}", proxy=proxy, toxic=toxic)
@@ -208,7 +207,7 @@ class ToxiproxyResource(Resource):
 
     async def _update_toxic(self, proxy: str, toxic: str, request: Request) -> Answer:
         toxics = self._toxics_of(proxy)
-        body = an_object(_body(request), '{"attributes": {"latency": 200}}')
+        body = an_object(read_body(request), '{"attributes": {"latency": 200}}')
         same_fields(body, toxics.get(toxic), ("name", "type", "stream"))
         return 200, toxics.update(toxic, attributes(body), checked_toxicity(body.get("toxicity")))
 
@@ -232,17 +231,6 @@ class ToxiproxyResource(Resource):
         if toxics is None or toxics.control is not control:
             toxics = self._toxics[name] = ProxyToxics(control)
         return toxics
-
-
-def _body(request: Request) -> Any:
-    """The request's JSON body.
-
-    @raise ToxiproxyError: 400 when it cannot be read.
-    """
-    try:
-        return read_json(request)
-    except BodyError as e:
-        raise ToxiproxyError(400, f"bad request body: {e}") from None
 
 
 def _send(answer: Answer, request: Request, lost: list[Failure]) -> None:

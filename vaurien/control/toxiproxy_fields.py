@@ -3,12 +3,15 @@ and what an update may repeat. Every refusal is a L{ToxiproxyError} with
 Toxiproxy's status and a message for a person."""
 from __future__ import annotations
 
+import json
 from typing import Any, Mapping
 
 from attrs import frozen
+from twisted.web.server import Request
 
 from vaurien.config import ANY_LOOPBACK_PORT
-from vaurien.control.toxic_set import STREAMS
+from vaurien.control.answers import MAX_BODY
+from vaurien.control.toxiproxy_toxics import STREAMS
 
 
 class ToxiproxyError(Exception):
@@ -50,6 +53,22 @@ class ToxicFields:
     stream: str
     toxicity: float
     attributes: Mapping[str, Any]
+
+
+def read_body(request: Request) -> Any:
+    """The request's body: any JSON value (C{/populate} takes a list), of
+    at most L{MAX_BODY} bytes.
+
+    @raise ToxiproxyError: 400 when it is larger, or not JSON.
+    """
+    request.content.seek(0)
+    raw = request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise ToxiproxyError(400, f"bad request body: larger than {MAX_BODY} bytes")
+    try:
+        return json.loads(raw)
+    except ValueError as e:
+        raise ToxiproxyError(400, f"bad request body: not JSON: {e}") from None
 
 
 def an_object(body: Any, example: str) -> dict[str, Any]:

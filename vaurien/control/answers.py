@@ -1,10 +1,12 @@
-"""What both HTTP APIs share: reading a request's JSON body, bounded in
-size, and the control API's refusals."""
+"""What the control API's routes take and give: a JSON object in, and a
+refusal (L{APIError}) or a change to make in the workers too
+(L{Changed}) out."""
 from __future__ import annotations
 
 import json
 from typing import Any, Mapping
 
+from attrs import frozen
 from twisted.web.server import Request
 
 #: The largest request body accepted, in bytes.
@@ -35,21 +37,31 @@ class APIError(Exception):
         ]}
 
 
-class BodyError(ValueError):
-    """A request body that cannot be read: too large, or not JSON."""
+@frozen
+class Changed:
+    """A route's answer when it changed a proxy of this process: the
+    change, as a command of L{vaurien.control.channel}, for the workers.
+
+    @ivar answer: what the route answers once every process made the
+        change (C{None}: C{{"status": "ok"}}).
+    """
+
+    command: Mapping[str, Any]
+    answer: Any = None
 
 
 def _refuse_constant(constant: str) -> None:
     raise ValueError(f"{constant} is not a number JSON allows")
 
 
-def read_json(request: Request) -> Any:
-    """The request body as JSON, of at most L{MAX_BODY} bytes. No
-    Content-Type is required: the original client sends none.
+def json_body(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object, of at most L{MAX_BODY} bytes.
 
-    @raise BodyError: when it is too large or not JSON.
+    No Content-Type is required: the original client sends none.
+
+    @raise APIError: when it is too large, not JSON or not an object.
     """
-    too_large = BodyError(f"the body is larger than {MAX_BODY} bytes")
+    too_large = APIError(400, "body", "body", f"the body is larger than {MAX_BODY} bytes")
     declared = request.getHeader(b"content-length")
     if declared is not None and declared.strip().isdigit() and int(declared) > MAX_BODY:
         raise too_large
@@ -58,20 +70,9 @@ def read_json(request: Request) -> Any:
     if len(raw) > MAX_BODY:
         raise too_large
     try:
-        return json.loads(raw, parse_constant=_refuse_constant)
+        body = json.loads(raw, parse_constant=_refuse_constant)
     except ValueError as e:
-        raise BodyError(f"the body is not JSON: {e}") from None
-
-
-def json_body(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object (L{read_json}).
-
-    @raise APIError: when it is too large, not JSON or not an object.
-    """
-    try:
-        body = read_json(request)
-    except BodyError as e:
-        raise APIError(400, "body", "body", str(e)) from None
+        raise APIError(400, "body", "body", f"the body is not JSON: {e}") from None
     if not isinstance(body, dict):
         raise APIError(400, "body", "body", 'the body must be a JSON object, e.g. {"name": "delay"}')
     return body
