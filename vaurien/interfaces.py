@@ -20,7 +20,9 @@ class IProxies(Interface):
     bring back and remove while Vaurien runs. A proxy is described as a
     mapping: C{name}, C{listen} (as given, or the real C{host:port} when
     the port was 0 or none was given), C{upstream} (its backend, as
-    given), C{enabled} and C{protocol}."""
+    given), C{enabled} and C{protocol}. Each method raises
+    L{vaurien.errors.NotFound} for an unknown proxy; the Deferreds of
+    C{create}, C{set_enabled} and C{move} fire with the description."""
 
     controls = Attribute(
         "A live mapping of proxy name to its L{IProxyControl}, in the order"
@@ -28,19 +30,15 @@ class IProxies(Interface):
     )
 
     def describe(name):
-        """The proxy C{name}, described.
-
-        @raise vaurien.errors.NotFound: no such proxy.
-        """
+        """The proxy C{name}, described."""
 
     def create(name, listen, upstream, enabled=True, protocol=None):
-        """Add a proxy and, when C{enabled}, make it listen.
+        """Add a proxy and, when C{enabled}, make it listen; a Deferred.
 
         @param listen: C{host:port} (port 0: one the system chooses) or an
             endpoint string.
         @param upstream: the backend, C{host:port} or an endpoint string.
         @param protocol: a registered protocol name (C{None}: tcp).
-        @return: a Deferred firing with its description once it listens.
         @raise vaurien.errors.ConfigError: a wrong name, address or
             protocol (the Deferred fails with it).
         @raise vaurien.errors.Conflict: the name, or the address, is taken
@@ -49,31 +47,24 @@ class IProxies(Interface):
 
     def set_enabled(name, enabled):
         """Take a proxy down (stop listening, close its connections; its
-        settings and toxics are kept) or bring it back.
+        settings and toxics are kept) or bring it back; a Deferred.
 
-        @return: a Deferred firing with its description.
-        @raise vaurien.errors.NotFound: no such proxy.
         @raise vaurien.errors.Conflict: its address is taken now; it stays
             down.
         """
 
     def move(name, listen=None, upstream=None):
-        """Change where a proxy listens or its backend; C{None}, or the
-        value it has, keeps it.
+        """Change where a proxy listens or its backend (C{None}, or the
+        value it has, keeps it); a Deferred.
 
-        @return: a Deferred firing with its description.
         @raise vaurien.errors.ConfigError: a wrong address.
         @raise vaurien.errors.Conflict: the new address is taken; nothing
             changes.
-        @raise vaurien.errors.NotFound: no such proxy.
         """
 
     def remove(name):
-        """Stop a proxy and forget it.
-
-        @return: a Deferred firing once it stopped listening.
-        @raise vaurien.errors.NotFound: no such proxy.
-        """
+        """Stop a proxy and forget it; a Deferred firing once it stopped
+        listening."""
 
 
 class IHandler(Interface):
