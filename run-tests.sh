@@ -7,5 +7,10 @@ cd "$(dirname "$0")"
 # headers, so that the optional C accelerators are built and tested too;
 # Graphviz's dot, which draws the docs' state diagram.
 DEBIAN_PACKAGES="redis-server memcached gcc python3-dev graphviz" scripts/ensure-venv.sh test
+# Toxiproxy's Node client, from the npm registry as its lock file pins it,
+# for tests/test_toxiproxy_clients.py (which skips it where node is absent).
+if command -v npm >/dev/null 2>&1 && [ ! -d tests/toxiproxy_clients/node_modules/toxiproxy-node-client ]; then
+    (cd tests/toxiproxy_clients && npm ci --silent --no-audit --no-fund)
+fi
 [ $# -gt 0 ] || set -- tests
 exec .venv/bin/python -m twisted.trial "$@"

@@ -122,5 +122,5 @@ class SwitchTests(TestCase):
         ]
         self.assertEqual(len(warnings), 1, warnings)
         self.assertEqual(warnings[0]["missing"], "twisted.internet.tcp.Connection._tempDataLen")
-        factories = [s.factory for s in service.services]
-        self.assertEqual([f.proxy.fast_paths for f in factories], [False, False])
+        self.assertEqual([service.proxies.proxy(name).fast_paths for name in ("one", "two")],
+                         [False, False])

@@ -17,6 +17,14 @@ class PluginError(ConfigError):
     """A handler or protocol that cannot be found, imported or used."""
 
 
+class Conflict(VaurienError):
+    """A name or an address already taken."""
+
+
+class NotFound(VaurienError):
+    """A proxy or toxic that does not exist."""
+
+
 def cannot_listen_message(error: Exception) -> str:
     """One line for a listening address that cannot be used.
 
@@ -25,5 +33,6 @@ def cannot_listen_message(error: Exception) -> str:
     return (
         f"cannot listen on {error.interface or '*'}:{error.port}: {error.socketError}."
         " Choose another address with --proxy (or proxy = in [vaurien]"
-        " or [proxy:NAME]), or --http-port for the control API."
+        " or [proxy:NAME]), --http-port for the control API, or --toxiproxy-api"
+        " for Toxiproxy's."
     )

@@ -15,6 +15,58 @@ def optional(doc: str) -> Attribute:
     return attribute
 
 
+class IProxies(Interface):
+    """The running proxies, which the control APIs may add, take down,
+    bring back and remove while Vaurien runs. A proxy is described as a
+    mapping: C{name}, C{listen} (as given, or the real C{host:port} when
+    the port was 0 or none was given), C{upstream} (its backend, as
+    given), C{enabled} and C{protocol}. Each method raises
+    L{vaurien.errors.NotFound} for an unknown proxy; the Deferreds of
+    C{create}, C{set_enabled} and C{move} fire with the description."""
+
+    controls = Attribute(
+        "A live mapping of proxy name to its L{IProxyControl}, in the order"
+        " the proxies were added: it shows proxies added or removed later."
+    )
+
+    def describe(name):
+        """The proxy C{name}, described."""
+
+    def create(name, listen, upstream, enabled=True, protocol=None):
+        """Add a proxy and, when C{enabled}, make it listen; a Deferred.
+
+        @param listen: C{host:port} (port 0: one the system chooses) or an
+            endpoint string.
+        @param upstream: the backend, C{host:port} or an endpoint string.
+        @param protocol: a registered protocol name (C{None}: tcp).
+        @raise vaurien.errors.ConfigError: a wrong name, address or
+            protocol (the Deferred fails with it).
+        @raise vaurien.errors.Conflict: the name, or the address, is taken
+            (the Deferred fails with it); nothing is added then.
+        """
+
+    def set_enabled(name, enabled):
+        """Take a proxy down (stop listening, close its connections; its
+        settings and toxics are kept) or bring it back; a Deferred.
+
+        @raise vaurien.errors.Conflict: its address is taken now; it stays
+            down.
+        """
+
+    def move(name, listen=None, upstream=None):
+        """Change where a proxy listens or its backend (C{None}, or the
+        value it has, keeps it); a Deferred.
+
+        @raise vaurien.errors.ConfigError: a wrong address.
+        @raise vaurien.errors.Conflict: the new address is taken; nothing
+            changes.
+        """
+
+    def remove(name):
+        """Stop a proxy and forget it; a Deferred firing once it stopped
+        listening."""
+
+
 class IHandler(Interface):
     """Decides what happens to the data of one call.
 

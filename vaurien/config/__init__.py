@@ -5,10 +5,12 @@ and the proxies' listening endpoints.
 
 Code outside the package uses these names, not its modules.
 """
-from vaurien.config.addresses import backend_endpoint, listening_endpoint
+from vaurien.config.addresses import backend_endpoint, listen_endpoint, listening_endpoint
 from vaurien.config.options import VaurienOptions
 from vaurien.config.plugins import handler_choice
+from vaurien.config.proxies import ANY_LOOPBACK_PORT, added_proxy
 from vaurien.config.settings import (
+    AddedProxy,
     HandlerEntry,
     ProxySettings,
     Settings,
@@ -18,14 +20,18 @@ from vaurien.config.settings import (
 )
 
 __all__ = [
+    "ANY_LOOPBACK_PORT",
+    "AddedProxy",
     "HandlerEntry",
     "ProxySettings",
     "Settings",
     "StatsdSettings",
     "Targets",
     "VaurienOptions",
+    "added_proxy",
     "backend_endpoint",
     "handler_choice",
     "handlers_label",
+    "listen_endpoint",
     "listening_endpoint",
 ]

@@ -9,8 +9,10 @@ from typing import Mapping
 from vaurien.config.core import CORE_SETTINGS, checked_value, named_settings, setting_value
 from vaurien.config.ini import IniFile, SourcedValue, read_ini
 from vaurien.config.plugins import configure_plugins
+from vaurien.config.addresses import listen_endpoint
 from vaurien.config.proxies import is_demo, proxy_settings
-from vaurien.config.settings import Settings, StatsdSettings
+from vaurien.config.settings import AddedProxy, ProxySettings, Settings, StatsdSettings
+from vaurien.config.toxiproxy_file import read_toxiproxy_config
 from vaurien.errors import ConfigError
 from vaurien.handlers import Handler
 from vaurien.protocols import Protocol
@@ -39,7 +41,11 @@ def build_settings(
     protocols = configure_plugins(
         Protocol, _merged(ini.protocols, plugin_command_line.get("protocol", {}))
     )
-    demo = is_demo(given, ini.proxies)
+    toxiproxy_api = _toxiproxy_api(given)
+    # As toxiproxy-server: with its API and no proxy given, start with none.
+    empty = toxiproxy_api is not None and not ini.proxies and not any(
+        name in given for name in ("proxy", "backend", "demo"))
+    demo = not empty and is_demo(given, ini.proxies)
     workers = setting_value(given, "workers")
     if workers > 1 and demo:
         raise ConfigError(
@@ -47,8 +53,16 @@ def build_settings(
             " the demo's backend lives inside one process, on a port of its own,"
             " and its proxy does not share its port with other processes."
         )
+    if workers > 1 and toxiproxy_api is not None:
+        raise ConfigError(
+            f"--workers {workers}: {given['toxiproxy_api'].said()} adds and removes"
+            " proxies in one process; run it with one worker."
+        )
+    proxies = () if empty else proxy_settings(given, ini.proxies, handlers, protocols, demo)
     return Settings(
-        proxies=proxy_settings(given, ini.proxies, handlers, protocols, demo),
+        proxies=proxies,
+        toxiproxy_api=toxiproxy_api,
+        added_proxies=_added_proxies(given, proxies),
         log_level=setting_value(given, "log_level"),
         log_output=setting_value(given, "log_output"),
         demo=demo,
@@ -59,6 +73,34 @@ def build_settings(
         statsd=statsd_settings(ini.statsd),
         workers=workers,
     )
+
+
+def _toxiproxy_api(given: Mapping[str, SourcedValue]) -> str | None:
+    """The endpoint string of C{toxiproxy_api}, if given."""
+    address = setting_value(given, "toxiproxy_api")
+    if not address:
+        return None
+    return listen_endpoint(address, given["toxiproxy_api"].said())
+
+
+def _added_proxies(
+    given: Mapping[str, SourcedValue], proxies: tuple[ProxySettings, ...]
+) -> tuple[AddedProxy, ...]:
+    """The proxies of C{toxiproxy_config}, whose names must differ from
+    those of C{proxies}."""
+    path = setting_value(given, "toxiproxy_config")
+    if not path:
+        return ()
+    said = given["toxiproxy_config"].said()
+    added = read_toxiproxy_config(path, said, setting_value(given, "log_level") == "debug")
+    taken = {proxy.name for proxy in proxies}
+    for proxy in added:
+        if proxy.settings.name in taken:
+            raise ConfigError(
+                f"{said}: a proxy named {proxy.settings.name!r} is configured already;"
+                " give it another name."
+            )
+    return added
 
 
 #: The keys of C{[statsd]}: type, minimum, maximum.

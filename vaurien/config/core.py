@@ -101,6 +101,15 @@ CORE_SETTINGS = {
             "http_token", str, None,
             "Bearer token the control API requires (none: no token asked).",
         ),
+        CoreSetting(
+            "toxiproxy_api", str, None,
+            "Serve the Toxiproxy HTTP API on HOST:PORT, for its clients (off by"
+            " default); with no proxy given, start with none, as toxiproxy-server.",
+        ),
+        CoreSetting(
+            "toxiproxy_config", str, None,
+            "A Toxiproxy JSON config file: its proxies are added at start.",
+        ),
     )
 }
 

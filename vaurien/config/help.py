@@ -18,6 +18,7 @@ _OPTION_COLUMN = 34
 _ARGUMENTS = {
     "proxy": "ADDRESS", "backend": "ADDRESS", "protocol": "NAME", "handler": "SHARES",
     "log_output": "FILE", "log_level": "LEVEL", "http_host": "HOST", "http_token": "TOKEN",
+    "toxiproxy_api": "HOST:PORT", "toxiproxy_config": "FILE",
 }
 
 _TARGET_ARGUMENTS = {"commands": "LIST", "methods": "LIST", "paths": "REGEX"}

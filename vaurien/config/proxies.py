@@ -27,6 +27,10 @@ DEMO_HANDLERS = "20:delay,20:error"
 #: A listening address on a port the system chooses: never shared.
 _ANY_PORT = re.compile(r"tcp6?:0(:|$)")
 
+#: Where a proxy added without a listening address listens: loopback, on a
+#: port the system chooses.
+ANY_LOOPBACK_PORT = "127.0.0.1:0"
+
 
 def is_demo(
     given: Mapping[str, SourcedValue], sections: Mapping[str, Mapping[str, SourcedValue]]
@@ -133,3 +137,39 @@ def _refuse_shared_addresses(
                 f"proxies {other.name!r} ({first}) and {proxy.name!r} ({second}) both"
                 f" listen on {proxy.listen!r}; give each proxy its own address."
             )
+
+
+def added_proxy(
+    name: object, listen: object, upstream: object, protocol: object = None,
+    log_calls: bool = False,
+) -> ProxySettings:
+    """A proxy added by name and addresses (Toxiproxy's API and config
+    file, the control API), with pass-through handlers and every other
+    setting at its default.
+
+    @param listen: C{host:port} or an endpoint string.
+    @param upstream: the backend, C{host:port} or an endpoint string.
+    @param protocol: a registered protocol's name (C{None}: tcp); never a
+        dotted path, so that no API request imports code.
+    @raise ConfigError: naming the field at fault.
+    """
+    if not isinstance(name, str) or not name.strip() or "/" in name:
+        raise ConfigError(f"name {name!r}: a proxy's name is a non-empty string without '/'.")
+    for field, value in (("listen", listen), ("upstream", upstream)):
+        if not isinstance(value, str):
+            raise ConfigError(f"{field} {value!r}: expected an address as a string, host:port.")
+    protocol = CORE_SETTINGS["protocol"].default if protocol is None else protocol
+    if protocol not in Protocol.names():
+        raise ConfigError(
+            f"protocol {protocol!r}: expected one of {', '.join(Protocol.names())}."
+        )
+    plugin = configured_plugin(Protocol, {}, protocol, f"protocol {protocol!r}")
+    return ProxySettings(
+        name=name,
+        listen=listen_endpoint(listen, f"listen {listen!r}"),
+        backend=backend_endpoint(upstream, f"upstream {upstream!r}"),
+        protocol_class=plugin.plugin_class,
+        protocol_options=plugin.options,
+        handlers=handler_entries(SourcedValue(CORE_SETTINGS["handler"].default, "handler"), {}),
+        log_calls=log_calls,
+    )

@@ -122,6 +122,23 @@ class ProxySettings:
 
 
 @frozen
+class AddedProxy:
+    """A proxy given by Toxiproxy's fields (its API, its config file):
+    its settings, and its addresses as given, which its API echoes.
+
+    @ivar settings: the proxy's settings.
+    @ivar listen: the listening address as given (C{127.0.0.1:0}).
+    @ivar upstream: the backend address as given.
+    @ivar enabled: whether it listens from the start.
+    """
+
+    settings: ProxySettings
+    listen: str
+    upstream: str
+    enabled: bool = True
+
+
+@frozen
 class StatsdSettings:
     """Where the proxies' counters go over UDP (C{[statsd]}).
 
@@ -153,6 +170,10 @@ class Settings:
     @ivar http_port: the control API's TCP port.
     @ivar http_token: the Bearer token the control API requires, if any.
     @ivar statsd: where counters are sent over UDP.
+    @ivar toxiproxy_api: the endpoint string Toxiproxy's API listens on
+        (C{None}: off).
+    @ivar added_proxies: the proxies of C{--toxiproxy-config}, added after
+        L{proxies}.
     """
 
     proxies: tuple[ProxySettings, ...]
@@ -165,3 +186,5 @@ class Settings:
     http_port: int = 8080
     http_token: str | None = None
     statsd: StatsdSettings = StatsdSettings()
+    toxiproxy_api: str | None = None
+    added_proxies: tuple[AddedProxy, ...] = ()

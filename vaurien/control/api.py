@@ -4,10 +4,11 @@ original Vaurien's (and so with vaurienclient 1.1).
 Routes act on the first proxy, or on one by name under C{/proxies/NAME/}:
 C{/behavior} and C{/handler} (GET, PUT, POST, DELETE: back to the
 configured handlers), C{/behavior/options} and C{/handler/options} (GET),
-C{/behaviors} and C{/handlers} (GET), C{/backend} (GET, PUT), C{/stats}
-(GET). C{/proxies},
-C{/stats} and C{/metrics} cover every proxy. A proxy is only ever driven
-through L{IProxyControl}.
+C{/behaviors} and C{/handlers} (GET), C{/backend} (GET, PUT), C{/enabled}
+(GET, PUT: take the proxy down, bring it back), C{/stats} (GET).
+C{/proxies}, C{/stats} and C{/metrics} cover every proxy, those added while
+running too. A proxy is only ever driven through L{IProxyControl}, and the
+running proxies through L{IProxies}.
 
 With C{--workers N} the API runs in the first process: a change is checked
 and made there, then made in every worker, and answered once every worker
@@ -21,7 +22,6 @@ import os
 from functools import partial
 from typing import Any, Callable, Mapping
 
-from attrs import frozen
 from prometheus_client import CONTENT_TYPE_LATEST
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.logger import Logger
@@ -29,82 +29,20 @@ from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request, Site
 
+from vaurien.control.answers import APIError, Changed, json_body
 from vaurien.control.channel import (
     STATS, WorkerError, backend_command, behavior_command, reset_command,
 )
 from vaurien.control.metrics import metrics_text
 from vaurien.control.totals import totals
-from vaurien.errors import ConfigError
-from vaurien.interfaces import IProxyControl
-
-#: The largest request body accepted, in bytes.
-MAX_BODY = 64 * 1024
+from vaurien.errors import ConfigError, Conflict
+from vaurien.interfaces import IProxies, IProxyControl
 
 _OK = {"status": "ok"}
 _log = Logger()
 
 #: What a route does for each HTTP method: request to a JSON-ready answer.
 Methods = Mapping[str, Callable[[Request], Any]]
-
-
-class APIError(Exception):
-    """A refused request: its HTTP status and the original's error entry.
-
-    @ivar status: the HTTP status code.
-    @ivar location: where the fault is (C{"body"}, C{"url"}, C{"header"}).
-    @ivar name: the field at fault (C{"name"}, C{"ttl"}, C{"sleep"}, ...).
-    @ivar headers: extra response headers (C{Allow}, C{WWW-Authenticate}).
-    """
-
-    def __init__(self, status: int, location: str, name: str, description: str,
-                 headers: Mapping[bytes, bytes] | None = None):
-        super().__init__(description)
-        self.status = status
-        self.location = location
-        self.name = name
-        self.headers = dict(headers or {})
-
-    def body(self) -> dict[str, Any]:
-        """The error as the original API gave it."""
-        return {"status": "error", "errors": [
-            {"location": self.location, "name": self.name, "description": str(self)}
-        ]}
-
-
-@frozen
-class Changed:
-    """A route's answer when it changed a proxy of this process: the
-    change, as a command of L{vaurien.control.channel}, for the workers."""
-
-    command: Mapping[str, Any]
-
-
-def _refuse_constant(constant: str) -> None:
-    raise ValueError(f"{constant} is not a number JSON allows")
-
-
-def json_body(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object, of at most L{MAX_BODY} bytes.
-
-    No Content-Type is required: the original client sends none.
-
-    @raise APIError: when it is too large, not JSON or not an object.
-    """
-    too_large = APIError(400, "body", "body", f"the body is larger than {MAX_BODY} bytes")
-    declared = request.getHeader(b"content-length")
-    if declared is not None and declared.strip().isdigit() and int(declared) > MAX_BODY:
-        raise too_large
-    request.content.seek(0)
-    raw = request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise too_large
-    try:
-        body = json.loads(raw, parse_constant=_refuse_constant)
-    except ValueError as e:
-        raise APIError(400, "body", "body", f"the body is not JSON: {e}") from None
-    if not isinstance(body, dict):
-        raise APIError(400, "body", "body", 'the body must be a JSON object, e.g. {"name": "delay"}')
-    return body
 
 
 def behavior_change(body: Mapping[str, Any]) -> tuple[str, dict[str, dict[str, Any]], Any]:
@@ -215,7 +153,10 @@ class ControlResource(Resource):
     """Every route of the API, answered in JSON (C{/metrics} in
     Prometheus' text format).
 
-    @ivar controls: proxy name to its control surface, the default first.
+    @ivar controls: proxy name to its control surface, the default first
+        (a live mapping: proxies added later are in it).
+    @ivar proxies: the running proxies (L{IProxies}), or C{None}: then no
+        proxy can be taken down.
     @ivar workers: the other processes of C{--workers N}, or C{None}: an
         object whose C{broadcast(command)} gives a Deferred firing with each
         worker's C{(number, pid, result)}, or failing with L{WorkerError}.
@@ -224,13 +165,11 @@ class ControlResource(Resource):
     isLeaf = True
 
     def __init__(self, controls: Mapping[str, IProxyControl], token: str | None = None,
-                 workers: Any = None):
+                 workers: Any = None, proxies: IProxies | None = None):
         super().__init__()
-        if not controls:
-            raise ValueError("the control API needs at least one proxy")
-        self.controls = dict(controls)
+        self.controls = controls
+        self.proxies = proxies
         self.workers = workers
-        self._default = next(iter(self.controls))
         self._authorization = f"Bearer {token}".encode() if token else None
 
     def render(self, request: Request) -> Any:
@@ -331,12 +270,17 @@ class ControlResource(Resource):
             return {"GET": lambda request: self._counters().addCallback(_all_stats)}
         if segments == ["metrics"]:
             return {"GET": self._metrics}
-        proxy, rest = self._default, segments
+        proxy, rest = next(iter(self.controls), None), segments
         if len(segments) > 1 and segments[0] == "proxies":
             proxy, rest = segments[1], segments[2:]
-            if proxy not in self.controls:
-                raise APIError(404, "url", "proxy",
-                               f"no proxy named {proxy!r}; the proxies: {', '.join(self.controls)}")
+        if proxy is None:
+            raise APIError(404, "url", "proxy", "no proxy yet: add one first")
+        if proxy not in self.controls:
+            raise APIError(404, "url", "proxy",
+                           f"no proxy named {proxy!r}; the proxies: {', '.join(self.controls)}")
+        if rest == ["enabled"]:
+            return {"GET": partial(self._read_enabled, proxy),
+                    "PUT": partial(self._change_enabled, proxy)}
         if rest == ["stats"]:
             return {"GET": lambda request: self._counters().addCallback(lambda c: c[0][proxy])}
         route = "/".join(rest)
@@ -345,6 +289,37 @@ class ControlResource(Resource):
         control = self.controls[proxy]
         return {method: partial(action, proxy, control)
                 for method, action in PROXY_ROUTES[route].items()}
+
+    def _read_enabled(self, proxy: str, request: Request) -> Any:
+        return {"enabled": self._running(proxy).describe(proxy)["enabled"]}
+
+    def _change_enabled(self, proxy: str, request: Request) -> Deferred:
+        enabled = json_body(request).get("enabled")
+        if not isinstance(enabled, bool):
+            raise APIError(400, "body", "enabled", 'give true or false: {"enabled": false}')
+        if self.workers is not None:
+            raise APIError(409, "body", "enabled",
+                           "with --workers N every process listens on the proxy's port:"
+                           " a proxy cannot be taken down from the API")
+        done = self._running(proxy).set_enabled(proxy, enabled)
+        done.addErrback(_address_taken)
+
+        def changed(described: Mapping[str, Any]) -> dict[str, Any]:
+            _log.info("proxy {proxy}: {state}", proxy=proxy,
+                      state="listening" if enabled else "down, its connections closed")
+            return {"enabled": described["enabled"]}
+
+        return done.addCallback(changed)
+
+    def _running(self, proxy: str) -> IProxies:
+        """The running proxies, which hold C{proxy}.
+
+        @raise APIError: 404 when C{proxy} is not one of them (the demo's).
+        """
+        if self.proxies is None or proxy not in self.proxies.controls:
+            raise APIError(404, "url", "proxy",
+                           f"proxy {proxy!r} cannot be taken down (the demo's proxy)")
+        return self.proxies
 
     def _metrics(self, request: Request) -> Deferred:
         def text(counters: tuple[Any, Any]) -> bytes:
@@ -361,6 +336,12 @@ def _all_stats(counters: tuple[Any, Any]) -> dict[str, Any]:
     return {"proxies": proxies} if readings is None else {"proxies": proxies, "workers": readings}
 
 
+def _address_taken(failure: Failure) -> None:
+    """A proxy's address taken (L{Conflict}), as the API's 409."""
+    failure.trap(Conflict)
+    raise APIError(409, "body", "enabled", str(failure.value))
+
+
 def _worker_refusal(failure: Failure, consequence: str) -> None:
     """A worker's failure as the API's 5xx error, naming the worker."""
     failure.trap(WorkerError)
@@ -370,7 +351,7 @@ def _worker_refusal(failure: Failure, consequence: str) -> None:
 
 
 def control_site(controls: Mapping[str, IProxyControl], token: str | None = None,
-                 workers: Any = None) -> Site:
+                 workers: Any = None, proxies: IProxies | None = None) -> Site:
     """The control API as a twisted.web site, ready for an endpoint.
 
     @param controls: proxy name to its control surface, in order: the
@@ -379,7 +360,8 @@ def control_site(controls: Mapping[str, IProxyControl], token: str | None = None
         C{Authorization: Bearer TOKEN}.
     @param workers: the other processes of C{--workers N}, as
         L{ControlResource.workers}; C{None} with one process.
+    @param proxies: the running proxies, as L{ControlResource.proxies}.
     """
-    site = Site(ControlResource(controls, token, workers))
+    site = Site(ControlResource(controls, token, workers, proxies))
     site.displayTracebacks = False
     return site

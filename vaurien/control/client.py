@@ -126,6 +126,15 @@ class Client:
         string)."""
         self._call("PUT", self.root + "/backend", {"backend": address})
 
+    def enabled(self) -> bool:
+        """Whether the proxy listens (C{False}: it was taken down)."""
+        return self._call("GET", self.root + "/enabled")["enabled"]
+
+    def set_enabled(self, enabled: bool) -> None:
+        """Take the proxy down (it stops listening and its connections are
+        closed) or bring it back."""
+        self._call("PUT", self.root + "/enabled", {"enabled": enabled})
+
     def stats(self) -> dict[str, Any]:
         """The counters: of the client's proxy when it names one, else of
         every proxy (C{{"proxies": {NAME: ...}}})."""

@@ -2,7 +2,7 @@
 
     vaurienctl [--url http://127.0.0.1:8080] [--token T] [--proxy NAME]
                list | get [--options] | set NAME [key=value ...] [--ttl S]
-               | reset | backend [ADDRESS] | stats
+               | reset | backend [ADDRESS] | enable | disable | stats
 """
 from __future__ import annotations
 
@@ -59,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("reset", help="put the handlers the proxy was started with back")
     backend = commands.add_parser("backend", help="show or change the backend")
     backend.add_argument("address", nargs="?", help="host:port or an endpoint string")
+    commands.add_parser("enable", help="bring the proxy back: it listens again")
+    commands.add_parser("disable", help="take the proxy down: it stops listening and"
+                                        " closes its connections")
     commands.add_parser("stats", help="the counters, as JSON")
     return parser
 
@@ -84,6 +87,9 @@ def _run(client: Client, arguments: argparse.Namespace) -> str:
         if arguments.address is not None:
             client.set_backend(arguments.address)
         return client.get_backend()
+    if arguments.command in ("enable", "disable"):
+        client.set_enabled(arguments.command == "enable")
+        return "enabled" if client.enabled() else "disabled"
     return json.dumps(client.stats(), indent=2, sort_keys=True)
 
 
