@@ -1,5 +1,6 @@
-"""The plugin contracts: handlers (what happens to a call) and protocols
-(how a byte stream is cut into calls).
+"""The plugin contracts: handlers (what happens to a call), protocols
+(how a byte stream is cut into calls) and toxics (faults on the byte
+stream of one direction).
 
 This module imports nothing of the package, so that third-party plugins
 can depend on it alone.
@@ -179,6 +180,77 @@ class ISkimming(IFraming):
         """
 
 
+class IToxicOutput(Interface):
+    """Where a toxic passes on what it lets through: the next toxic of its
+    direction, or the connection's other side. Given to each toxic as it
+    is made, with the proxy's clock and random generator."""
+
+    clock = Attribute(
+        "The proxy's C{IReactorTime}: every timer of the toxic runs on it"
+        " (a C{task.Clock} in tests)."
+    )
+    random = Attribute(
+        "The proxy's C{random.Random}, seeded with its C{seed}: a toxic's"
+        " own randomness (jitter, slice sizes) comes from it."
+    )
+
+    def data(chunk, read_at):
+        """Pass C{chunk} (bytes) on.
+
+        @param read_at: when the proxy read it (the clock's seconds),
+            unchanged from one toxic to the next.
+        """
+
+    def end(how):
+        """Pass an end of the stream on, after the data passed before it.
+
+        @param how: C{"close"} (an orderly close), C{"half_close"} (end of
+            stream, the other direction goes on) or C{"reset"} (a TCP
+            reset: the peer sees C{ECONNRESET}).
+        """
+
+
+class IToxic(Interface):
+    """A fault on the byte stream of one direction of a connection
+    (Toxiproxy's toxics): it delays, slices, limits or cuts what passes.
+
+    Implementations are classes. The proxy makes one instance for each
+    connection and direction the toxic is active on, as
+    C{cls(settings, output)}: C{settings} maps every name of
+    L{attributes} to its value, C{output} provides L{IToxicOutput}. The
+    instance gets each chunk written that way and the end of the stream,
+    and passes them on to C{output} (now or later, on C{output.clock}),
+    drops them, or ends the stream itself. A C{"half_close"} may be
+    followed by a C{"close"} or C{"reset"}; after those, nothing passes.
+    """
+
+    name = Attribute("The toxic's type, e.g. C{'latency'}.")
+    attributes = Attribute(
+        "Mapping of attribute name to C{(description, type, default)}, with"
+        " Toxiproxy's names and units (C{latency} in ms, C{rate} in KB/s)."
+        " Every attribute is optional."
+    )
+    held = Attribute(
+        "How many bytes the instance holds now, not yet passed on: while"
+        " a direction holds more than a read, its source is not read."
+    )
+
+    def data(chunk, read_at):
+        """Bytes written in this direction (see L{IToxicOutput.data})."""
+
+    def end(how):
+        """The stream of this direction ends (see L{IToxicOutput.end})."""
+
+    def update(settings):
+        """The toxic's attributes changed on a live connection: the new
+        C{settings} (every attribute) apply from now on."""
+
+    def remove():
+        """The toxic is taken off this connection: pass on at once what it
+        holds, or end the stream if its fault means to (C{timeout} 0),
+        and cancel its timers."""
+
+
 class IProxyControl(Interface):
     """What the control API may do to a running proxy: no more."""
 
@@ -224,3 +296,45 @@ class IProxyControl(Interface):
 
     def stats():
         """The proxy's counters, as a JSON-ready mapping."""
+
+    def toxics():
+        """The toxics in force, in the order they were added: each a dict
+        C{{"name", "type", "stream", "toxicity", "attributes"}}, with every
+        attribute of its type."""
+
+    def add_toxic(name, type, stream="downstream", toxicity=1.0, attributes=None, ttl=None):
+        """Add a toxic; it applies to the connections already open too
+        (on each, active with probability C{toxicity}).
+
+        @param name: its name; C{None}: C{f"{type}_{stream}"}.
+        @param type: a registered toxic type (L{IToxic.name}).
+        @param stream: C{"upstream"} (client to backend) or
+            C{"downstream"} (backend to client).
+        @param toxicity: the share of connections it is active on, 0 to 1.
+        @param attributes: attribute name to value (as JSON gives them);
+            those left out have their defaults.
+        @param ttl: seconds after which it is removed; C{None}: until
+            removed.
+        @return: the toxic, as L{toxics} shows it.
+        @raise vaurien.errors.ConfigError: an unknown type or attribute, a
+            bad value, stream or toxicity.
+        @raise vaurien.errors.Conflict: a toxic of that name exists.
+        """
+
+    def update_toxic(name, attributes=None, toxicity=None):
+        """Change a toxic: attributes left out keep their values; applies
+        to the connections already open.
+
+        @return: the toxic, as L{toxics} shows it.
+        @raise vaurien.errors.NotFound: no toxic of that name.
+        @raise vaurien.errors.ConfigError: as L{add_toxic}.
+        """
+
+    def remove_toxic(name):
+        """Remove a toxic from the proxy and its open connections.
+
+        @raise vaurien.errors.NotFound: no toxic of that name.
+        """
+
+    def remove_toxics():
+        """Remove every toxic."""

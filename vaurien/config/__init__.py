@@ -14,8 +14,10 @@ from vaurien.config.settings import (
     Settings,
     StatsdSettings,
     Targets,
+    ToxicEntry,
     handlers_label,
 )
+from vaurien.config.toxics import attribute_values, toxic_entry, toxicity_value
 
 __all__ = [
     "HandlerEntry",
@@ -23,9 +25,13 @@ __all__ = [
     "Settings",
     "StatsdSettings",
     "Targets",
+    "ToxicEntry",
     "VaurienOptions",
+    "attribute_values",
     "backend_endpoint",
     "handler_choice",
     "handlers_label",
     "listening_endpoint",
+    "toxic_entry",
+    "toxicity_value",
 ]

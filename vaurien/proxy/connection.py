@@ -37,12 +37,13 @@ class Connection:
     @ivar spliced: the splice link, once spliced.
     @ivar unspliced: bytes left to pass on the transports before trying
         to splice.
+    @ivar toxics: its toxics; C{send_now}: how it writes (L{vaurien.proxy.toxics}).
     """
 
     __slots__ = (  # one per connection: no dict each
         "proxy", "mode", "closed", "machine", "client", "backend", "client_gate",
         "backend_gate", "backend_side", "slot", "active", "backend_gone", "reset_at_end",
-        "pending", "runner", "opener", "idle", "spliced", "unspliced", "peer",
+        "pending", "runner", "opener", "idle", "spliced", "unspliced", "peer", "toxics", "send_now",
     )
     log = Logger()
 
@@ -68,6 +69,8 @@ class Connection:
         self.spliced: Any = None
         self.unspliced = SPLICE_AFTER if self.may_splice() else NEVER
         self.peer = self.client.getpeername()
+        self.send_now = proxy.send_now
+        self.toxics = proxy.toxics.for_connection(self)
 
     def enter(self, mode: str) -> None:
         """The machine's output: the connection is now in C{mode}."""
@@ -130,6 +133,7 @@ class Connection:
             client_transport.unregisterProducer()
         client_transport.registerProducer(self.backend_gate.producer_for_peer(), True)
         transport.registerProducer(self.client_gate.producer_for_peer(), True)
+        self.toxics.backend_attached()
         self.opened()
 
     def opened(self) -> None:
@@ -163,8 +167,8 @@ class Connection:
         going on; else try again later, or never."""
         if self.in_lane:
             self.proxy.lane.leave(self)
-        if self.mode is not JOINED:
-            self.unspliced = NEVER
+        if self.mode is not JOINED or self.toxics.acting:
+            self.unspliced = SPLICE_AFTER if self.toxics.acting else NEVER
             return
         self.spliced, self.unspliced = splice_if_ready(self, self.proxy.pipes)
         if self.spliced is not None:
@@ -172,7 +176,7 @@ class Connection:
 
     def try_lane(self) -> None:
         """Move both sockets to the proxy's lane if nothing is held."""
-        lane = self.proxy.lane
+        lane = None if self.toxics.acting else self.proxy.lane
         if lane is not None and self.mode in (JOINED, SKIMMING) and lane.admits(self):
             lane.enter(self)
             self.machine.lane_entered()
@@ -355,7 +359,7 @@ class Connection:
         healthy = not (
             backend._closed or backend.buffered or self.runner.running
             or backend.transport.disconnected or backend.transport.disconnecting
-            or self.backend_gone or backend.end_seen
+            or self.backend_gone or backend.end_seen or self.toxics.acting
         )
         if not (healthy and self.proxy.protocol.settings.get("reuse_socket")):
             return False

@@ -21,6 +21,7 @@ from vaurien.fastpath import FastPaths
 from vaurien.proxy.live import LiveControl
 from vaurien.proxy.connection import Connection
 from vaurien.proxy.sides import BackendFactory, ClientSide
+from vaurien.proxy.toxic_set import ProxyToxics
 from vaurien.config import HandlerEntry, ProxySettings, Targets
 
 
@@ -61,6 +62,7 @@ class Proxy:
     @ivar stuck_threads: worker threads still running a handler call whose
         connection was closed at the timeout.
     @ivar control: what the control API may do to this proxy.
+    @ivar toxics: the toxics in force (L{vaurien.proxy.toxic_set.ProxyToxics}).
     @ivar fast_paths: whether its connections may take the fast paths
         (L{vaurien.fastpath}); L{lane}, L{pipes}, L{send_now} and
         L{unsent} are theirs, or their plain stand-ins when off.
@@ -91,6 +93,7 @@ class Proxy:
         self.backend_failures = 0
         self.fallbacks = 0
         self.stuck_threads = 0
+        self.toxics = ProxyToxics(self)
         self.control = LiveControl(self)
 
     def use_handlers(self, entries: Any) -> None:
@@ -212,7 +215,9 @@ class Proxy:
         self.connections.discard(connection)
 
     def stop(self) -> None:
-        """Close every connection and stop the worker threads."""
+        """Close every connection (what toxics held passed on at once) and
+        stop the worker threads."""
+        self.toxics.stop()
         for connection in list(self.connections):
             connection.close()
         for backend_side in self._idle_backends:
