@@ -213,7 +213,7 @@ def _check_options(cls: type, where: str, kind: str, attribute: str) -> None:
     for option, spec in options.items():
         if not (isinstance(spec, tuple) and len(spec) in (3, 4) and isinstance(spec[1], type)):
             raise PluginError(
-                f"{where} is not a valid {kind}: {attribute} entry {option!r} must be"
+                f"{where} is not a valid {kind}: {attribute[:-1]} {option!r} must be"
                 " (description, type, default[, choices])"
             )
 
