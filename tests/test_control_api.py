@@ -15,7 +15,8 @@ from twisted.web.iweb import UNKNOWN_LENGTH, IBodyProducer
 from zope.interface import implementer
 
 from tests.control_site import HTTP, Answer, serve, two_proxies
-from vaurien.control.api import MAX_BODY, control_site
+from vaurien.control.answers import MAX_BODY
+from vaurien.control.api import control_site
 from vaurien.control.channel import STATS, WorkerError, backend_command, behavior_command
 
 

@@ -39,7 +39,7 @@ def toxic_entry(
     try:
         toxic_class = Toxic.resolve(type)
     except PluginError as e:
-        raise ConfigError(f"{where}: {e}") from None
+        raise ConfigError(f"{where}: type: {e}") from None
     if stream not in STREAMS:
         raise ConfigError(
             f"{where}: stream {stream!r} is not upstream or downstream"

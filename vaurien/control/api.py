@@ -5,7 +5,8 @@ Routes act on the first proxy, or on one by name under C{/proxies/NAME/}:
 C{/behavior} and C{/handler} (GET, PUT, POST, DELETE: back to the
 configured handlers), C{/behavior/options} and C{/handler/options} (GET),
 C{/behaviors} and C{/handlers} (GET), C{/backend} (GET, PUT), C{/stats}
-(GET). C{/proxies},
+(GET), C{/toxics} and C{/toxics/NAME} (L{vaurien.control.toxic_routes}).
+C{/proxies},
 C{/stats} and C{/metrics} cover every proxy. A proxy is only ever driven
 through L{IProxyControl}.
 
@@ -21,7 +22,6 @@ import os
 from functools import partial
 from typing import Any, Callable, Mapping
 
-from attrs import frozen
 from prometheus_client import CONTENT_TYPE_LATEST
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.logger import Logger
@@ -29,82 +29,21 @@ from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request, Site
 
+from vaurien.control.answers import APIError, Changed, json_body
 from vaurien.control.channel import (
     STATS, WorkerError, backend_command, behavior_command, reset_command,
 )
 from vaurien.control.metrics import metrics_text
+from vaurien.control.toxic_routes import TOXIC_ROUTES
 from vaurien.control.totals import totals
 from vaurien.errors import ConfigError
 from vaurien.interfaces import IProxyControl
-
-#: The largest request body accepted, in bytes.
-MAX_BODY = 64 * 1024
 
 _OK = {"status": "ok"}
 _log = Logger()
 
 #: What a route does for each HTTP method: request to a JSON-ready answer.
 Methods = Mapping[str, Callable[[Request], Any]]
-
-
-class APIError(Exception):
-    """A refused request: its HTTP status and the original's error entry.
-
-    @ivar status: the HTTP status code.
-    @ivar location: where the fault is (C{"body"}, C{"url"}, C{"header"}).
-    @ivar name: the field at fault (C{"name"}, C{"ttl"}, C{"sleep"}, ...).
-    @ivar headers: extra response headers (C{Allow}, C{WWW-Authenticate}).
-    """
-
-    def __init__(self, status: int, location: str, name: str, description: str,
-                 headers: Mapping[bytes, bytes] | None = None):
-        super().__init__(description)
-        self.status = status
-        self.location = location
-        self.name = name
-        self.headers = dict(headers or {})
-
-    def body(self) -> dict[str, Any]:
-        """The error as the original API gave it."""
-        return {"status": "error", "errors": [
-            {"location": self.location, "name": self.name, "description": str(self)}
-        ]}
-
-
-@frozen
-class Changed:
-    """A route's answer when it changed a proxy of this process: the
-    change, as a command of L{vaurien.control.channel}, for the workers."""
-
-    command: Mapping[str, Any]
-
-
-def _refuse_constant(constant: str) -> None:
-    raise ValueError(f"{constant} is not a number JSON allows")
-
-
-def json_body(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object, of at most L{MAX_BODY} bytes.
-
-    No Content-Type is required: the original client sends none.
-
-    @raise APIError: when it is too large, not JSON or not an object.
-    """
-    too_large = APIError(400, "body", "body", f"the body is larger than {MAX_BODY} bytes")
-    declared = request.getHeader(b"content-length")
-    if declared is not None and declared.strip().isdigit() and int(declared) > MAX_BODY:
-        raise too_large
-    request.content.seek(0)
-    raw = request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise too_large
-    try:
-        body = json.loads(raw, parse_constant=_refuse_constant)
-    except ValueError as e:
-        raise APIError(400, "body", "body", f"the body is not JSON: {e}") from None
-    if not isinstance(body, dict):
-        raise APIError(400, "body", "body", 'the body must be a JSON object, e.g. {"name": "delay"}')
-    return body
 
 
 def behavior_change(body: Mapping[str, Any]) -> tuple[str, dict[str, dict[str, Any]], Any]:
@@ -256,7 +195,7 @@ class ControlResource(Resource):
                            {b"allow": ", ".join(methods).encode()})
         answer = methods[method](request)
         if isinstance(answer, Changed):
-            return self._in_workers(answer.command)
+            return self._in_workers(answer.command, _OK if answer.answer is None else answer.answer)
         return answer
 
     def _refusal(self, failure: Failure, request: Request) -> dict[str, Any]:
@@ -281,14 +220,14 @@ class ControlResource(Resource):
         request.write(body)
         request.finish()
 
-    def _in_workers(self, command: Mapping[str, Any]) -> Any:
-        """Make a change this process made in every worker too; C{_OK}
+    def _in_workers(self, command: Mapping[str, Any], answer: Any) -> Any:
+        """Make a change this process made in every worker too; C{answer}
         once all are done."""
         if self.workers is None:
-            return _OK
+            return answer
         done = self.workers.broadcast(command)
         done.addErrback(_worker_refusal, "the change is in force in every other process")
-        return done.addCallback(lambda _: _OK)
+        return done.addCallback(lambda _: answer)
 
     def _counters(self) -> Deferred:
         """Fires with C{(totals, readings)}: proxy name to its counters
@@ -339,12 +278,16 @@ class ControlResource(Resource):
                                f"no proxy named {proxy!r}; the proxies: {', '.join(self.controls)}")
         if rest == ["stats"]:
             return {"GET": lambda request: self._counters().addCallback(lambda c: c[0][proxy])}
-        route = "/".join(rest)
-        if route not in PROXY_ROUTES:
+        route, named = "/".join(rest), rest[1:]  # named: the NAME of toxics/NAME
+        if rest[:1] == ["toxics"] and len(rest) <= 2:
+            route = "/".join(("toxics", "NAME")[:len(rest)])
+        routes = {**PROXY_ROUTES, **TOXIC_ROUTES}
+        if route not in routes:
             raise APIError(404, "url", "path", f"no such route: /{'/'.join(segments)}")
         control = self.controls[proxy]
-        return {method: partial(action, proxy, control)
-                for method, action in PROXY_ROUTES[route].items()}
+        arguments = named if route.startswith("toxics") else []
+        return {method: partial(action, proxy, control, *arguments)
+                for method, action in routes[route].items()}
 
     def _metrics(self, request: Request) -> Deferred:
         def text(counters: tuple[Any, Any]) -> bytes:

@@ -102,7 +102,7 @@ class LiveControl:
         attributes: Mapping[str, Any] | None = None,
         ttl: float | None = None,
     ) -> dict[str, Any]:
-        entry = toxic_entry(name, type, stream, toxicity, attributes, where=f"toxic {name or type!r}")
+        entry = toxic_entry(name, type, stream, toxicity, attributes, where="toxic")
         _check_ttl(ttl)
         self._proxy.toxics.add(entry, ttl)
         return shown_toxic(entry)
@@ -112,7 +112,7 @@ class LiveControl:
     ) -> dict[str, Any]:
         toxics = self._proxy.toxics
         entry = toxics.find(name)
-        where = f"toxic {name!r}"
+        where = "toxic"
         values = attribute_values(entry.toxic_class, entry.attributes, attributes or {}, where)
         share = entry.toxicity if toxicity is None else toxicity_value(toxicity, where)
         return shown_toxic(toxics.update(name, values, share))
