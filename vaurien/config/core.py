@@ -59,9 +59,10 @@ CORE_SETTINGS = {
         ),
         CoreSetting(
             "toxic", str, None,
-            "Toxics, comma-separated (or --toxic again): NAME:TYPE[:STREAM[:TOXICITY]],"
-            " or the NAME of a [toxic:NAME] section; attributes with"
-            " --toxic-NAME-ATTRIBUTE VALUE (none given: every [toxic:NAME] section).",
+            "The toxics of the proxy, comma-separated or repeated: each"
+            " NAME:TYPE[:STREAM[:TOXICITY]] or the NAME of a [toxic:NAME] section;"
+            " attributes with --toxic-NAME-ATTRIBUTE VALUE (none given: every"
+            " [toxic:NAME] section).",
         ),
         CoreSetting(
             "timeout", float, 30.0,
