@@ -289,3 +289,95 @@ class FramedTests(TestCase):
         lines = b"".join(c.received for c in clients).split(b"\r\n")[:-1]
         errors = sum(1 for line in lines if line.startswith(b"-"))
         self.assertTrue(0 < errors < 200 and lines.count(b"+PONG") == 200 - errors)
+
+
+class Resetting(Collector):
+    """A backend that answers its first bytes with C{bye}, then resets."""
+
+    def dataReceived(self, data: bytes) -> None:
+        self.transport.write(b"bye")
+        reactor.callLater(0.01, self.transport.abortConnection)
+
+
+class EndsInOrderTests(TestCase):
+    """The ends of a stream pass a toxic after the bytes before them."""
+
+    def setUp(self):
+        self.clock = Clock()
+
+    def proxy(self, backend_port: int):
+        port, factory = start_proxy(self, proxy_settings(backend_port), clock=self.clock)
+        return port, factory.proxy
+
+    async def test_a_half_close_follows_the_held_bytes(self):
+        port, proxy = self.proxy(echo_backend(self))
+        proxy.control.add_toxic(None, "latency", "upstream", attributes={"latency": 100})
+        client = Collector()
+        await connect(port, client)
+        client.transport.write(b"x")
+        client.transport.loseWriteConnection()
+        await eventually(lambda: proxy.bytes_to_backend >= 1, "the request")
+        await deferLater(reactor, QUIET)
+        self.assertFalse(client.ended.called)
+        self.clock.advance(0.1)
+        self.assertEqual(await client.ended, b"x")
+
+    async def test_a_reset_follows_the_held_bytes(self):
+        from twisted.internet import protocol
+
+        port, proxy = self.proxy(listen(self, protocol.Factory.forProtocol(Resetting)))
+        proxy.control.add_toxic(None, "latency", attributes={"latency": 100})
+        sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+        self.addCleanup(sock.close)
+        sock.sendall(b"hi")
+        await eventually(lambda: proxy.bytes_to_client >= 3 and not proxy.connections,
+                         "the backend's reset")
+        self.clock.advance(0.1)
+        self.assertEqual(await deferToThread(sock.recv, 10), b"bye")
+        for _ in range(20):  # the reset waits (on the clock) for "bye" to be sent
+            self.clock.advance(0.01)
+            await deferLater(reactor, 0.005)
+        await deferToThread(self.assertRaises, ConnectionResetError, sock.recv, 10)
+
+
+class SkimmingTests(TestCase):
+    """A skimming redis connection (only dummy in play) with a toxic acting
+    stays off the lane and its replies are held; with none, it takes the
+    lane."""
+
+    def setUp(self):
+        from tests.servers import start_redis
+
+        fast_paths_on()
+        self.clock = Clock()
+        settings = proxy_settings(start_redis(self), protocol="redis")
+        self.port, factory = start_proxy(self, settings, clock=self.clock)
+        self.proxy = factory.proxy
+
+    async def pings(self, client: Collector, count: int) -> None:
+        for i in range(count):
+            client.transport.write(b"PING\r\n")
+            await eventually(lambda: client.received.count(b"+PONG") == i + 1, "the pong")
+
+    async def test_a_toxic_acting_holds_skimmed_replies(self):
+        self.proxy.control.add_toxic(None, "latency", attributes={"latency": 100})
+        client = Collector()
+        await connect(self.port, client)
+        self.addCleanup(client.transport.loseConnection)
+        client.transport.write(b"PING\r\n")
+        await eventually(lambda: self.proxy.bytes_to_client >= 7, "the reply from redis")
+        await deferLater(reactor, QUIET)
+        self.assertEqual(client.received, b"")
+        self.clock.advance(0.1)
+        await eventually(lambda: client.received == b"+PONG\r\n", "the held reply")
+        (connection,) = self.proxy.connections
+        self.assertEqual(connection.mode, "skimming")
+
+    async def test_with_no_toxic_acting_it_takes_the_lane(self):
+        self.proxy.control.add_toxic(None, "latency", toxicity=0.0, attributes={"latency": 100})
+        client = Collector()
+        await connect(self.port, client)
+        self.addCleanup(client.transport.loseConnection)
+        await self.pings(client, 5)
+        (connection,) = self.proxy.connections
+        await eventually(lambda: connection.mode == "skimming_in_lane", "the lane")
