@@ -7,7 +7,6 @@ from __future__ import annotations
 import socket
 
 from twisted.internet import reactor
-from twisted.internet.error import ConnectionLost
 from twisted.internet.task import Clock, deferLater
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase

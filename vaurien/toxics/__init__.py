@@ -19,9 +19,9 @@ from vaurien.toxics import (  # noqa: E402  (registers the built-ins)
     slow_close,
     timeout,
 )
-from vaurien.toxics.base import CLOSE, ENDS, HALF_CLOSE, RESET  # noqa: E402
+from vaurien.toxics.base import CLOSE, HALF_CLOSE, RESET  # noqa: E402
 
 __all__ = [
-    "CLOSE", "ENDS", "HALF_CLOSE", "RESET", "Toxic", "bandwidth", "latency", "limit_data",
+    "CLOSE", "HALF_CLOSE", "RESET", "Toxic", "bandwidth", "latency", "limit_data",
     "reset_peer", "slicer", "slow_close", "timeout",
 ]

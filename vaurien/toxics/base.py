@@ -13,8 +13,6 @@ CLOSE = "close"
 HALF_CLOSE = "half_close"
 #: A TCP reset: the peer sees C{ECONNRESET}.
 RESET = "reset"
-#: Every end a stream can have.
-ENDS = (CLOSE, HALF_CLOSE, RESET)
 
 
 @implementer(IToxic)
