@@ -99,3 +99,8 @@ class ToxicControlTests(SynchronousTestCase):
         shown = live.add_toxic(None, "latency", attributes={"latency": 100.0})
         self.assertEqual(shown["attributes"]["latency"], 100)
         self.assertIsInstance(shown["attributes"]["latency"], int)
+
+    def test_an_update_with_the_same_values_changes_nothing(self):
+        live, _ = control()
+        shown = live.add_toxic("t", "timeout", toxicity=0.5, attributes={"timeout": 10})
+        self.assertEqual(live.update_toxic("t", dict(shown["attributes"]), 0.5), shown)

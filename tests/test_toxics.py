@@ -256,3 +256,19 @@ class LimitDataTests(TestCase):
         toxic.data(b"abc", 0.0)
         toxic.end(HALF_CLOSE)
         self.assertEqual(out.ends, [HALF_CLOSE])
+
+
+class TimeoutUpdateTests(TestCase):
+    def test_the_same_timeout_keeps_the_timer_a_new_one_restarts_it(self):
+        toxic, out, clock = make("timeout", timeout=1000)
+        clock.advance(0.5)
+        toxic.update({"timeout": 1000})
+        clock.advance(0.5)
+        self.assertEqual(out.ends, [CLOSE])
+        toxic, out, clock = make("timeout", timeout=1000)
+        clock.advance(0.5)
+        toxic.update({"timeout": 2000})
+        clock.advance(1.9)
+        self.assertEqual(out.ends, [])
+        clock.advance(0.1)
+        self.assertEqual(out.ends, [CLOSE])

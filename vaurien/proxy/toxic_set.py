@@ -71,6 +71,8 @@ class ProxyToxics:
         """
         old = self.find(name)
         new = attrs.evolve(old, attributes=attributes, toxicity=toxicity)
+        if new == old:
+            return old  # the same values: nothing changes, not even a timer
         self.entries[self.entries.index(old)] = new
         for connection in self._toxic_connections():
             connection.toxics.updated(old, new)

@@ -272,7 +272,7 @@ class ConnectionToxics:
         self.drawn[new.name] = now
         chain = self._chain(new.stream)
         if was and now:
-            if chain is not None:
+            if chain is not None and old.attributes != new.attributes:
                 chain.update(new.name, new.attributes)
         elif was:
             self._leave(old)

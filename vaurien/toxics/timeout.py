@@ -45,8 +45,10 @@ class Timeout(BaseToxic):
         self.pass_end(how)
 
     def update(self, settings: Mapping[str, Any]) -> None:
+        changed = settings["timeout"] != self.settings["timeout"]
         super().update(settings)
-        self.arm()
+        if changed:
+            self.arm()
 
     def remove(self) -> None:
         self.disarm()
