@@ -380,3 +380,39 @@ class SkimmingTests(TestCase):
         await self.pings(client, 5)
         (connection,) = self.proxy.connections
         await eventually(lambda: connection.mode == "skimming_in_lane", "the lane")
+
+
+class IdleTimeoutTests(TestCase):
+    """The idle timeout leaves alone a connection whose toxics hold bytes
+    or the connection itself, and closes the others (toxics acting on them
+    or not)."""
+
+    async def test_held_connections_outlive_the_idle_timeout(self):
+        clock = Clock()
+        port, factory = start_proxy(self, proxy_settings(echo_backend(self), timeout=1.0),
+                                    clock=clock)
+        control = factory.proxy.control
+        control.add_toxic("hold", "timeout", toxicity=0.0)
+        idle = Collector()
+        await connect(port, idle)
+        await eventually(lambda: factory.proxy.connections and all(
+            c.backend.transport is not None for c in factory.proxy.connections), "the backend")
+        control.update_toxic("hold", toxicity=1.0)  # drawn again: on the open one
+        control.add_toxic("slow", "latency", "upstream", attributes={"latency": 60000})
+        clock.pump([0.25] * 8)
+        await deferLater(reactor, QUIET)
+        self.assertFalse(idle.ended.called)
+        control.remove_toxic("hold")
+        self.assertEqual(await idle.ended, b"")
+        held, quiet = Collector(), Collector()
+        for client in (held, quiet):
+            await connect(port, client)
+            self.addCleanup(client.transport.loseConnection)
+        await eventually(lambda: len(factory.proxy.connections) == 2 and all(
+            c.backend.transport is not None for c in factory.proxy.connections), "the backends")
+        held.transport.write(b"x")
+        await eventually(lambda: factory.proxy.bytes_to_backend >= 1, "the held byte")
+        clock.pump([0.25] * 8)
+        self.assertEqual(await quiet.ended, b"")
+        await deferLater(reactor, QUIET)
+        self.assertFalse(held.ended.called)

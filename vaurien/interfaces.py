@@ -234,6 +234,11 @@ class IToxic(Interface):
         "How many bytes the instance holds now, not yet passed on: while"
         " a direction holds more than a read, its source is not read."
     )
+    holds_connection = optional(
+        "Default C{False}. C{True} declares that the toxic keeps the"
+        " connection open on purpose, passing nothing (C{timeout}): the idle"
+        " timeout leaves it alone, as it does a connection holding bytes."
+    )
 
     def data(chunk, read_at):
         """Bytes written in this direction (see L{IToxicOutput.data})."""

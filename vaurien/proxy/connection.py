@@ -332,10 +332,10 @@ class Connection:
     # -- what the idle watch asks, and the end -----------------------------
 
     def waits_on_purpose(self) -> bool:
-        """Whether the idle timeout must leave the connection alone: a
-        call on the reactor runs (it bounds its own wait), or a handler
-        holds the connection (C{hang})."""
-        return self.runner.running or self.holds_connection()
+        """Whether the idle timeout must leave the connection alone: a call
+        on the reactor runs (it bounds its own wait), a handler holds the
+        connection (C{hang}), or its toxics hold bytes or the connection."""
+        return self.runner.running or self.holds_connection() or self.toxics.holding
 
     def thread_call(self) -> Deferred | None:
         """The call running in a worker thread, if one is."""

@@ -98,6 +98,12 @@ class Chain:
         """The names of the toxics acting, in order."""
         return [name for name, _, _ in self._toxics]
 
+    @property
+    def holding(self) -> bool:
+        """Whether its toxics hold bytes, or the connection on purpose."""
+        return any(toxic.held or getattr(toxic, "holds_connection", False)
+                   for _, toxic, _ in self._toxics)
+
     # -- changes --------------------------------------------------------------
 
     def add(self, entry: Any, position: int) -> None:
@@ -223,7 +229,7 @@ class Chain:
 class NoToxics:
     """The toxics of a connection while its proxy has none: none act."""
 
-    acting = False
+    acting = holding = False
 
     def backend_attached(self) -> None:
         """Nothing to do."""
@@ -254,6 +260,12 @@ class ConnectionToxics:
     def acting(self) -> bool:
         """Whether a chain acts on either direction."""
         return any(self._chain(stream) is not None for stream in (UPSTREAM, DOWNSTREAM))
+
+    @property
+    def holding(self) -> bool:
+        """Whether a chain holds bytes or the connection: the idle timeout
+        leaves it alone."""
+        return any(chain.holding for chain in self.chains.values() if chain is not None)
 
     def _entries(self) -> list[Any]:
         return self.connection.proxy.toxics.entries

@@ -28,6 +28,7 @@ class BaseToxic:
     name = ""
     attributes: dict[str, tuple] = {}
     held = 0
+    holds_connection = False
 
     def __init__(self, settings: Mapping[str, Any], output: Any):
         self.settings = dict(settings)

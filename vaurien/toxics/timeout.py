@@ -15,6 +15,7 @@ class Timeout(BaseToxic):
     is removed, which closes it (as Toxiproxy does for any C{timeout})."""
 
     name = "timeout"
+    holds_connection = True
     attributes = {
         "timeout": ("Time after which the connection is closed, in ms; 0: held"
                     " until the toxic is removed", int, 0),
