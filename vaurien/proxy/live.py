@@ -1,6 +1,6 @@
 """Changing a running proxy: its handlers (for a while, with a ttl), its
-toxics and its backend, and reading its counters. This is all the control API sees of a
-proxy (L{IProxyControl}).
+toxics and its backend, and reading its counters. This is all the control
+API sees of a proxy (L{IProxyControl}).
 
 The API chooses among the registered handlers and those the proxy was
 configured with at start (C{[handler:NAME] callable = ...} names, dotted
@@ -112,9 +112,8 @@ class LiveControl:
     ) -> dict[str, Any]:
         toxics = self._proxy.toxics
         entry = toxics.find(name)
-        where = "toxic"
-        values = attribute_values(entry.toxic_class, entry.attributes, attributes or {}, where)
-        share = entry.toxicity if toxicity is None else toxicity_value(toxicity, where)
+        values = attribute_values(entry.toxic_class, entry.attributes, attributes or {}, "toxic")
+        share = entry.toxicity if toxicity is None else toxicity_value(toxicity, "toxic")
         return shown_toxic(toxics.update(name, values, share))
 
     def remove_toxic(self, name: str) -> None:
