@@ -79,7 +79,8 @@ class ToxicControlTests(SynchronousTestCase):
             ((None, "latency"), {"attributes": {"speed": 1}}, "unknown attribute 'speed'"),
             ((None, "latency"), {"attributes": {"latency": "soon"}}, "attribute 'latency'"),
             ((None, "latency"), {"ttl": -1}, "ttl"),
-            (("x", ""), {}, "needs a type"),
+            (("x", ""), {}, "unknown toxic ''"),
+            (("x", ["latency"]), {}, "unknown toxic ['latency']"),
         ]
         for args, kwargs, message in cases:
             error = self.assertRaises(ConfigError, live.add_toxic, *args, **kwargs)
@@ -104,3 +105,19 @@ class ToxicControlTests(SynchronousTestCase):
         live, _ = control()
         shown = live.add_toxic("t", "timeout", toxicity=0.5, attributes={"timeout": 10})
         self.assertEqual(live.update_toxic("t", dict(shown["attributes"]), 0.5), shown)
+
+    def test_a_dotted_path_is_never_imported(self):
+        import sys
+
+        live, _ = control()
+        error = self.assertRaises(ConfigError, live.add_toxic, None, "tests.never_imported.Toxic")
+        self.assertIn("registered toxics", str(error))
+        self.assertNotIn("tests.never_imported", sys.modules)
+
+    def test_a_dotted_path_the_proxy_was_started_with_is_chosen(self):
+        from vaurien.config import toxic_entry
+
+        path = "vaurien.toxics.latency.Latency"
+        proxy = Proxy(proxy_settings(1, toxics=(toxic_entry("a", path),)),
+                      MemoryReactorClock(), Clock())
+        self.assertEqual(proxy.control.add_toxic("b", path)["type"], "latency")

@@ -4,7 +4,9 @@ API sees of a proxy (L{IProxyControl}).
 
 The API chooses among the registered handlers and those the proxy was
 configured with at start (C{[handler:NAME] callable = ...} names, dotted
-paths), these with their configured options: it never imports code.
+paths), these with their configured options; and among the registered
+toxic types and those the proxy was configured with: it never imports
+code.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from vaurien.config import (
 from vaurien.errors import ConfigError
 from vaurien.handlers import Handler
 from vaurien.interfaces import IProxyControl
+from vaurien.toxics import Toxic
 
 
 def describe(entries: Any) -> str:
@@ -102,6 +105,16 @@ class LiveControl:
         attributes: Mapping[str, Any] | None = None,
         ttl: float | None = None,
     ) -> dict[str, Any]:
+        known = set(Toxic.names()) | {
+            f"{e.toxic_class.__module__}.{e.toxic_class.__qualname__}"
+            for e in self._proxy.settings.toxics
+        }
+        if not isinstance(type, str) or type not in known:
+            raise ConfigError(
+                f"toxic: type: unknown toxic {type!r}; the API can choose among the"
+                " registered toxics and those this proxy was configured with:"
+                f" {', '.join(sorted(known))}"
+            )
         entry = toxic_entry(name, type, stream, toxicity, attributes, where="toxic")
         _check_ttl(ttl)
         self._proxy.toxics.add(entry, ttl)
