@@ -54,7 +54,7 @@ class DocsBuildTests(TestCase):
         status, warnings, out = self.build("html")
         self.assertEqual(status, 0, f"the docs build failed:\n{warnings}")
         self.assertEqual(warnings, "")
-        for page in ("index", "quickstart", "configuration", "handlers",
+        for page in ("index", "quickstart", "configuration", "handlers", "toxics",
                      "protocols/index", "api", "testing", "extending", "writing-protocols", "running",
                      "architecture"):
             self.assertTrue(os.path.exists(os.path.join(out, page + ".html")), page)
@@ -66,6 +66,7 @@ class DocsBuildTests(TestCase):
         from vaurien.config.plugins import TARGET_KEYS
         from vaurien.handlers import Handler
         from vaurien.protocols import Protocol
+        from vaurien.toxics import Toxic
 
         status, warnings, out = self.build("html")
         self.assertEqual(status, 0, f"the docs build failed:\n{warnings}")
@@ -92,6 +93,13 @@ class DocsBuildTests(TestCase):
                     self.assertIn(flag, text)
         for key in TARGET_KEYS:
             self.assertIn(f"--handler-NAME-{key}", handlers)
+        toxics = page("toxics")
+        for name in Toxic.names():
+            cls = Toxic.get(name)
+            self.assertIn(f"{cls.__module__}.{cls.__qualname__}", toxics)
+            for attribute in cls.attributes:
+                self.assertIn(f"--toxic-NAME-{attribute}".replace("_", "-"), toxics)
+        self.assertNotIn("C{", toxics)
         # epytext markup is turned into reStructuredText, never shown.
         self.assertNotIn("C{", handlers)
 

@@ -14,7 +14,15 @@ class ConfigError(VaurienError):
 
 
 class PluginError(ConfigError):
-    """A handler or protocol that cannot be found, imported or used."""
+    """A handler, protocol or toxic that cannot be found, imported or used."""
+
+
+class Conflict(VaurienError):
+    """What was asked for exists already (a toxic of that name)."""
+
+
+class NotFound(VaurienError):
+    """What was named does not exist (a toxic of that name)."""
 
 
 class Conflict(VaurienError):

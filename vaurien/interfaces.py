@@ -1,5 +1,6 @@
-"""The plugin contracts: handlers (what happens to a call) and protocols
-(how a byte stream is cut into calls).
+"""The plugin contracts: handlers (what happens to a call), protocols
+(how a byte stream is cut into calls) and toxics (faults on the byte
+stream of one direction).
 
 This module imports nothing of the package, so that third-party plugins
 can depend on it alone.
@@ -39,18 +40,16 @@ class IProxies(Interface):
             endpoint string.
         @param upstream: the backend, C{host:port} or an endpoint string.
         @param protocol: a registered protocol name (C{None}: tcp).
-        @raise vaurien.errors.ConfigError: a wrong name, address or
-            protocol (the Deferred fails with it).
-        @raise vaurien.errors.Conflict: the name, or the address, is taken
-            (the Deferred fails with it); nothing is added then.
+        @raise vaurien.errors.ConfigError: a wrong name, address or protocol.
+        @raise vaurien.errors.Conflict: the name, or the address, is taken;
+            nothing is added then. (The Deferred fails with either.)
         """
 
     def set_enabled(name, enabled):
         """Take a proxy down (stop listening, close its connections; its
         settings and toxics are kept) or bring it back; a Deferred.
 
-        @raise vaurien.errors.Conflict: its address is taken now; it stays
-            down.
+        @raise vaurien.errors.Conflict: its address is taken now: it stays down.
         """
 
     def move(name, listen=None, upstream=None):
@@ -58,13 +57,11 @@ class IProxies(Interface):
         value it has, keeps it); a Deferred.
 
         @raise vaurien.errors.ConfigError: a wrong address.
-        @raise vaurien.errors.Conflict: the new address is taken; nothing
-            changes.
+        @raise vaurien.errors.Conflict: the new address is taken: nothing changes.
         """
 
     def remove(name):
-        """Stop a proxy and forget it; a Deferred firing once it stopped
-        listening."""
+        """Stop a proxy and forget it; a Deferred, once it stopped listening."""
 
 
 class IHandler(Interface):
@@ -244,6 +241,82 @@ class IWholeRequests(ISkimming):
         """
 
 
+class IToxicOutput(Interface):
+    """Where a toxic passes on what it lets through: the next toxic of its
+    direction, or the connection's other side. Given to each toxic as it
+    is made, with the proxy's clock and random generator."""
+
+    clock = Attribute(
+        "The proxy's C{IReactorTime}: every timer of the toxic runs on it"
+        " (a C{task.Clock} in tests)."
+    )
+    random = Attribute(
+        "The proxy's C{random.Random}, seeded with its C{seed}: a toxic's"
+        " own randomness (jitter, slice sizes) comes from it."
+    )
+
+    def data(chunk, read_at):
+        """Pass C{chunk} (bytes) on.
+
+        @param read_at: when the proxy read it (the clock's seconds),
+            unchanged from one toxic to the next.
+        """
+
+    def end(how):
+        """Pass an end of the stream on, after the data passed before it.
+
+        @param how: C{"close"} (an orderly close), C{"half_close"} (end of
+            stream, the other direction goes on) or C{"reset"} (a TCP
+            reset: the peer sees C{ECONNRESET}).
+        """
+
+
+class IToxic(Interface):
+    """A fault on the byte stream of one direction of a connection
+    (Toxiproxy's toxics): it delays, slices, limits or cuts what passes.
+
+    Implementations are classes. The proxy makes one instance for each
+    connection and direction the toxic is active on, as
+    C{cls(settings, output)}: C{settings} maps every name of
+    L{attributes} to its value, C{output} provides L{IToxicOutput}. The
+    instance gets each chunk written that way and the end of the stream,
+    and passes them on to C{output} (now or later, on C{output.clock}),
+    drops them, or ends the stream itself. A C{"half_close"} may be
+    followed by a C{"close"} or C{"reset"}; after those, nothing passes.
+    """
+
+    name = Attribute("The toxic's type, e.g. C{'latency'}.")
+    attributes = Attribute(
+        "Mapping of attribute name to C{(description, type, default)}, with"
+        " Toxiproxy's names and units (C{latency} in ms, C{rate} in KB/s)."
+        " Every attribute is optional."
+    )
+    held = Attribute(
+        "How many bytes the instance holds now, not yet passed on: while"
+        " a direction holds more than a read, its source is not read."
+    )
+    holds_connection = optional(
+        "Default C{False}. C{True} declares that the toxic keeps the"
+        " connection open on purpose, passing nothing (C{timeout}): the idle"
+        " timeout leaves it alone, as it does a connection holding bytes."
+    )
+
+    def data(chunk, read_at):
+        """Bytes written in this direction (see L{IToxicOutput.data})."""
+
+    def end(how):
+        """The stream of this direction ends (see L{IToxicOutput.end})."""
+
+    def update(settings):
+        """The toxic's attributes changed on a live connection: the new
+        C{settings} (every attribute) apply from now on."""
+
+    def remove():
+        """The toxic is taken off this connection: pass on at once what it
+        holds, or end the stream if its fault means to (C{timeout} 0),
+        and cancel its timers."""
+
+
 class IProxyControl(Interface):
     """What the control API may do to a running proxy: no more."""
 
@@ -282,10 +355,44 @@ class IProxyControl(Interface):
 
     def set_backend(address):
         """Send new connections to C{address} (C{host:port} or an endpoint
-        string).
-
-        @raise vaurien.errors.ConfigError: when it is not an address.
-        """
+        string); L{vaurien.errors.ConfigError} when it is not an address."""
 
     def stats():
         """The proxy's counters, as a JSON-ready mapping."""
+
+    def toxics():
+        """The toxics in force, in the order they were added: each a dict
+        C{{"name", "type", "stream", "toxicity", "attributes"}}, with every
+        attribute of its type."""
+
+    def add_toxic(name, type, stream="downstream", toxicity=1.0, attributes=None, ttl=None):
+        """Add a toxic; it applies to the connections already open too
+        (on each, active with probability C{toxicity}).
+
+        @param name: its name; C{None}: C{f"{type}_{stream}"}.
+        @param type: a registered toxic type (L{IToxic.name}).
+        @param stream: C{"upstream"} (client to backend) or
+            C{"downstream"} (backend to client).
+        @param toxicity: the share of connections it is active on, 0 to 1.
+        @param attributes: attribute name to value (left out: its default).
+        @param ttl: seconds after which it is removed; C{None}: never.
+        @return: the toxic, as L{toxics} shows it.
+        @raise vaurien.errors.ConfigError: a bad type, attribute, value, stream or toxicity.
+        @raise vaurien.errors.Conflict: a toxic of that name exists.
+        """
+
+    def update_toxic(name, attributes=None, toxicity=None):
+        """Change a toxic: attributes left out keep their values; applies
+        to the connections already open.
+
+        @return: the toxic, as L{toxics} shows it.
+        @raise vaurien.errors.NotFound: no toxic of that name.
+        @raise vaurien.errors.ConfigError: as L{add_toxic}.
+        """
+
+    def remove_toxic(name):
+        """Remove a toxic from the proxy and its open connections
+        (L{vaurien.errors.NotFound}: no toxic of that name)."""
+
+    def remove_toxics():
+        """Remove every toxic."""

@@ -1,4 +1,5 @@
-"""Finding plugins (handlers, protocols) by name, dotted path or entry point.
+"""Finding plugins (handlers, protocols, toxics) by name, dotted path or
+entry point.
 
 A L{PluginRegistry} holds the classes registered under one interface;
 registration checks each class with C{verifyClass} (and the shape of its
@@ -27,15 +28,22 @@ class PluginRegistry:
     @ivar kind: the word used in messages (C{"handler"}, C{"protocol"}).
     """
 
-    def __init__(self, interface: type[Interface], kind: str, group: str):
+    def __init__(self, interface: type[Interface], kind: str, group: str,
+                 options: str = "options", set_later: tuple[str, ...] = ("settings", "proxy")):
         """
         @param interface: the interface every plugin class must provide.
         @param kind: the word used in messages.
         @param group: the entry-point group third-party plugins use.
+        @param options: the class attribute declaring the plugin's options
+            (toxics call them C{attributes}).
+        @param set_later: attributes of the interface that instances get
+            once made, not looked for on the class.
         """
         self.interface = interface
         self.kind = kind
         self.group = group
+        self.options = options
+        self.set_later = set_later
         self._classes: dict[str, type] = {}
         self._entry_points_loaded = False
 
@@ -71,7 +79,7 @@ class PluginRegistry:
         missing = [
             attribute
             for attribute in self.interface.names()
-            if attribute not in ("settings", "proxy")  # the proxy sets those
+            if attribute not in self.set_later
             and not self.interface[attribute].queryTaggedValue("optional")
             and not _defines(cls, attribute)
         ]
@@ -85,7 +93,7 @@ class PluginRegistry:
             verifyClass(self.interface, cls, tentative=True)
         except Invalid as e:
             raise PluginError(f"{where} is not a valid {self.kind}: {e}") from None
-        _check_options(cls, where, self.kind)
+        _check_options(cls, where, self.kind, self.options)
 
     def names(self) -> list[str]:
         """The names of every known plugin, sorted."""
@@ -198,14 +206,14 @@ def _defines(cls: type, attribute: str) -> bool:
     return any(attribute in vars(base) for base in cls.__mro__ if base is not object)
 
 
-def _check_options(cls: type, where: str, kind: str) -> None:
-    options = getattr(cls, "options", None)
+def _check_options(cls: type, where: str, kind: str, attribute: str) -> None:
+    options = getattr(cls, attribute, None)
     if not isinstance(options, dict):
-        raise PluginError(f"{where} is not a valid {kind}: 'options' must be a dict")
+        raise PluginError(f"{where} is not a valid {kind}: {attribute!r} must be a dict")
     for option, spec in options.items():
         if not (isinstance(spec, tuple) and len(spec) in (3, 4) and isinstance(spec[1], type)):
             raise PluginError(
-                f"{where} is not a valid {kind}: option {option!r} must be"
+                f"{where} is not a valid {kind}: {attribute[:-1]} {option!r} must be"
                 " (description, type, default[, choices])"
             )
 

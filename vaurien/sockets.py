@@ -69,12 +69,14 @@ class TransportSocket:
         the proxy orders a call's writes (framed protocols).
     @ivar close_to: what C{close} does instead of closing the transport,
         when the proxy decides when a framed connection may end.
+    @ivar send_now: how C{sendall} writes to the transport:
+        C{send_now(transport, data)}.
     @ivar _closed: the seed's flag: set when this side was closed by a
         handler (handlers may set it themselves).
     """
 
     __slots__ = (  # two per connection: no dict each
-        "_reactor", "_on_consumed", "_send_now", "_buffer", "_ended", "end_seen", "consumed",
+        "_reactor", "_on_consumed", "send_now", "_buffer", "_ended", "end_seen", "consumed",
         "_condition", "_timeout", "_closed", "transport", "_blocking", "framed",
         "_frame_ended", "write_to", "close_to", "_write_shut",
     )
@@ -92,7 +94,7 @@ class TransportSocket:
         """
         self._reactor = reactor
         self._on_consumed = on_consumed
-        self._send_now = _write if send_now is None else send_now
+        self.send_now = _write if send_now is None else send_now
         self._buffer: bytes | bytearray = b""  # a bytearray while bytes wait: none when idle
         self._ended = False
         self.end_seen = False
@@ -229,7 +231,7 @@ class TransportSocket:
             return
         if self.transport is None or self.transport.disconnected:
             raise BrokenPipeError(32, "Broken pipe")
-        self._call_in_reactor(self._send_now, self.transport, bytes(data))
+        self._call_in_reactor(self.send_now, self.transport, bytes(data))
 
     def shutdown(self, how: int) -> None:
         """C{SHUT_WR} sends end-of-stream; C{SHUT_RD} stops reading;

@@ -9,6 +9,8 @@ C{.. vaurien-handlers::}
     Every registered handler: docstring, options, and the targeting keys.
 C{.. vaurien-protocols::}
     Every registered protocol: docstring, framing, options.
+C{.. vaurien-toxics::}
+    Every registered toxic: docstring, attributes with their units.
 
 Each directive writes reStructuredText lines and parses them in place; the
 page is re-read when the modules it was generated from change.
@@ -319,8 +321,47 @@ class ProtocolsDirective(_Generated):
         return _plugin_lines(Protocol, self, extra)
 
 
+class ToxicsDirective(_Generated):
+    """C{.. vaurien-toxics::}: every registered toxic."""
+
+    def lines(self) -> list[str]:
+        from vaurien.toxics import Toxic
+
+        lines: list[str] = []
+        for name in Toxic.names():
+            cls = Toxic.get(name)
+            self.depend_on(cls)
+            lines += [f".. _toxic-{name}:", ""]
+            lines += title(name, "-")
+            for paragraph in docstring_lines(cls):
+                lines += [paragraph, ""]
+            lines += [f"Class: {literal(cls.__module__ + '.' + cls.__qualname__)}.", ""]
+            rows = []
+            for attribute, (description, type_, default) in cls.attributes.items():
+                text = inline(description)
+                rows.append([
+                    literal(attribute),
+                    literal(f"--toxic-NAME-{attribute}".replace("_", "-") + " VALUE"),
+                    literal(type_.__name__),
+                    default_text(default, type_),
+                    text if text.endswith(".") else text + ".",
+                ])
+            lines += [
+                f"Attributes: keys of ``[toxic:NAME]``, ``--toxic-NAME-...`` options, and"
+                f" the ``attributes`` of the control API (``{{\"type\": \"{name}\"}}``):",
+                "",
+                *list_table(
+                    ["Attribute", "Command line", "Type", "Default", "Description"],
+                    rows,
+                    "16 30 8 10 36",
+                ),
+            ]
+        return lines
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.add_directive("vaurien-options", OptionsDirective)
     app.add_directive("vaurien-handlers", HandlersDirective)
     app.add_directive("vaurien-protocols", ProtocolsDirective)
+    app.add_directive("vaurien-toxics", ToxicsDirective)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

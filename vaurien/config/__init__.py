@@ -16,8 +16,10 @@ from vaurien.config.settings import (
     Settings,
     StatsdSettings,
     Targets,
+    ToxicEntry,
     handlers_label,
 )
+from vaurien.config.toxics import attribute_values, toxic_entry, toxicity_value
 
 __all__ = [
     "ANY_LOOPBACK_PORT",
@@ -27,11 +29,15 @@ __all__ = [
     "Settings",
     "StatsdSettings",
     "Targets",
+    "ToxicEntry",
     "VaurienOptions",
     "added_proxy",
+    "attribute_values",
     "backend_endpoint",
     "handler_choice",
     "handlers_label",
     "listen_endpoint",
     "listening_endpoint",
+    "toxic_entry",
+    "toxicity_value",
 ]

@@ -1,7 +1,7 @@
 """The INI file and the command line merged into one checked L{Settings}:
-the command line wins over C{[vaurien]}, the C{[handler:NAME]} and
-C{[protocol:NAME]} sections meet the C{--handler-...} and C{--protocol-...}
-options, and C{[statsd]} is read."""
+the command line wins over C{[vaurien]}, the C{[handler:NAME]},
+C{[protocol:NAME]} and C{[toxic:NAME]} sections meet the C{--handler-...},
+C{--protocol-...} and C{--toxic-...} options, and C{[statsd]} is read."""
 from __future__ import annotations
 
 from typing import Mapping
@@ -13,6 +13,7 @@ from vaurien.config.addresses import listen_endpoint
 from vaurien.config.proxies import is_demo, proxy_settings
 from vaurien.config.settings import AddedProxy, ProxySettings, Settings, StatsdSettings
 from vaurien.config.toxiproxy_file import read_toxiproxy_config
+from vaurien.config.toxics import given_names, toxic_sections
 from vaurien.errors import ConfigError
 from vaurien.handlers import Handler
 from vaurien.protocols import Protocol
@@ -22,6 +23,7 @@ def build_settings(
     command_line: Mapping[str, SourcedValue],
     plugin_command_line: Mapping[str, Mapping[str, Mapping[str, SourcedValue]]],
     config_path: str | None,
+    toxic_command_line: Mapping[str, SourcedValue] | None = None,
 ) -> Settings:
     """Merge the INI file and the command line into checked L{Settings}.
 
@@ -30,6 +32,8 @@ def build_settings(
     @param plugin_command_line: C{"handler"} or C{"protocol"}, to plugin
         name, to option name, to the value given on the command line.
     @param config_path: the INI file, or C{None}.
+    @param toxic_command_line: C{NAME-ATTRIBUTE} (C{--toxic-NAME-ATTRIBUTE})
+        to the value given on the command line.
     @raise ConfigError: naming the key, the value and what is allowed.
     """
     ini = read_ini(config_path) if config_path else IniFile()
@@ -41,6 +45,9 @@ def build_settings(
     protocols = configure_plugins(
         Protocol, _merged(ini.protocols, plugin_command_line.get("protocol", {}))
     )
+    specs = [given["toxic"]] if "toxic" in given else []
+    specs += [section["toxic"] for section in ini.proxies.values() if "toxic" in section]
+    toxics = toxic_sections(ini.toxics, toxic_command_line or {}, given_names(specs))
     toxiproxy_api = _toxiproxy_api(given)
     # As toxiproxy-server: with its API and no proxy given, start with none.
     empty = toxiproxy_api is not None and not ini.proxies and not any(
@@ -58,7 +65,8 @@ def build_settings(
             f"--workers {workers}: {given['toxiproxy_api'].said()} adds and removes"
             " proxies in one process; run it with one worker."
         )
-    proxies = () if empty else proxy_settings(given, ini.proxies, handlers, protocols, demo)
+    proxies = () if empty else proxy_settings(
+        given, ini.proxies, handlers, protocols, demo, toxics)
     return Settings(
         proxies=proxies,
         toxiproxy_api=toxiproxy_api,

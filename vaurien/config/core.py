@@ -58,6 +58,13 @@ CORE_SETTINGS = {
             " (alias: --behavior).",
         ),
         CoreSetting(
+            "toxic", str, None,
+            "The toxics of the proxy, comma-separated or repeated: each"
+            " NAME:TYPE[:STREAM[:TOXICITY]] or the NAME of a [toxic:NAME] section;"
+            " attributes with --toxic-NAME-ATTRIBUTE VALUE (none given: every"
+            " [toxic:NAME] section).",
+        ),
+        CoreSetting(
             "timeout", float, 30.0,
             "Seconds of silence before a connection is closed (0: never).", minimum=0,
         ),
@@ -116,8 +123,8 @@ CORE_SETTINGS = {
 #: The settings each proxy has: in C{[vaurien]} for the single proxy, or in
 #: each C{[proxy:NAME]}.
 PROXY_SETTINGS = (
-    "proxy", "backend", "protocol", "handler", "timeout", "stay_connected", "no_fast_path",
-    "backlog", "seed", "max_buffer", "threads",
+    "proxy", "backend", "protocol", "handler", "toxic", "timeout", "stay_connected",
+    "no_fast_path", "backlog", "seed", "max_buffer", "threads",
 )
 
 #: Another name for a setting, in the file and on the command line.

@@ -1,6 +1,7 @@
 """The text of C{vaurien --help} (and C{twistd vaurien --help}): the core
-options, then each handler's and protocol's options under its name, and
-the targeting options once, with the handlers they apply to."""
+options, then each handler's and protocol's options under its name, the
+targeting options once, with the handlers they apply to, and each toxic's
+attributes."""
 from __future__ import annotations
 
 import textwrap
@@ -10,6 +11,7 @@ from vaurien.config.core import CORE_SETTINGS
 from vaurien.config.plugins import TARGET_KEYS
 from vaurien.config.values import allowed_values
 from vaurien.registry import PluginRegistry
+from vaurien.toxics import Toxic
 
 #: Room for an option and its argument, before its description.
 _OPTION_COLUMN = 34
@@ -17,6 +19,7 @@ _OPTION_COLUMN = 34
 #: What the core options' arguments are, beyond their type.
 _ARGUMENTS = {
     "proxy": "ADDRESS", "backend": "ADDRESS", "protocol": "NAME", "handler": "SHARES",
+    "toxic": "NAME:TYPE",
     "log_output": "FILE", "log_level": "LEVEL", "http_host": "HOST", "http_token": "TOKEN",
     "toxiproxy_api": "HOST:PORT", "toxiproxy_config": "FILE",
 }
@@ -55,7 +58,22 @@ def help_text(handlers: PluginRegistry, protocols: PluginRegistry, width: int = 
     parts += _wrapped("NAME: any handler: " + ", ".join(handlers.names()) + ".", width, 2)
     parts += ["", "Protocols (--protocol NAME), and their options (INI: [protocol:NAME]):"]
     parts += _plugin_rows(protocols, width)
+    parts += ["", "Toxics (--toxic NAME:TYPE), and their attributes (INI: [toxic:NAME]):"]
+    parts += _toxic_rows(width)
     return "\n".join(parts) + "\n"
+
+
+def _toxic_rows(width: int) -> list[str]:
+    lines = []
+    for name in Toxic.names():
+        lines.append(f"  {name}:")
+        lines += _rows(
+            [(f"--toxic-NAME-{attribute} {type_.__name__.upper()}".replace("_", "-"),
+              f"{description.rstrip('.')}.")
+             for attribute, (description, type_, _) in Toxic.get(name).attributes.items()],
+            width, indent=4,
+        )
+    return lines
 
 
 def _core_rows() -> list[tuple[str, str]]:

@@ -2,7 +2,8 @@
 
 Sections: C{[vaurien]}; C{[handler:NAME]} and C{[behavior:NAME]} (the same
 thing: the original's later docs used the second); C{[protocol:NAME]};
-C{[proxy:NAME]} (one per proxy, replacing the single one); C{[statsd]}.
+C{[toxic:NAME]}; C{[proxy:NAME]} (one per proxy, replacing the single
+one); C{[statsd]}.
 Nothing is converted here: L{vaurien.config} checks and converts every
 value, and needs to know which file and section each came from.
 """
@@ -17,10 +18,13 @@ from attrs import field, frozen
 from vaurien.errors import ConfigError
 
 #: Section prefixes and the kind of plugin they configure.
-_PLUGIN_SECTIONS = {"handler": "handler", "behavior": "handler", "protocol": "protocol"}
+_PLUGIN_SECTIONS = {
+    "handler": "handler", "behavior": "handler", "protocol": "protocol", "toxic": "toxic",
+}
 
 _KNOWN_SECTIONS = (
-    "[vaurien], [statsd], [proxy:NAME], [handler:NAME], [behavior:NAME] or [protocol:NAME]"
+    "[vaurien], [statsd], [proxy:NAME], [handler:NAME], [behavior:NAME], [protocol:NAME]"
+    " or [toxic:NAME]"
 )
 
 
@@ -61,6 +65,7 @@ class IniFile:
     @ivar handlers: handler name to its section (C{[handler:NAME]} and
         C{[behavior:NAME]} merged).
     @ivar protocols: protocol name to its section.
+    @ivar toxics: toxic name to its section, in file order.
     @ivar proxies: proxy name to its C{[proxy:NAME]} section, in file order.
     @ivar statsd: the C{[statsd]} section.
     """
@@ -76,6 +81,9 @@ class IniFile:
         converter=_frozen_sections, factory=dict
     )
     proxies: Mapping[str, Mapping[str, SourcedValue]] = field(
+        converter=_frozen_sections, factory=dict
+    )
+    toxics: Mapping[str, Mapping[str, SourcedValue]] = field(
         converter=_frozen_sections, factory=dict
     )
     statsd: Mapping[str, SourcedValue] = field(
@@ -100,7 +108,9 @@ def read_ini(path: str) -> IniFile:
     except configparser.Error as e:
         raise ConfigError(_syntax_error_message(path, e)) from None
 
-    plugins: dict[str, dict[str, dict[str, SourcedValue]]] = {"handler": {}, "protocol": {}}
+    plugins: dict[str, dict[str, dict[str, SourcedValue]]] = {
+        "handler": {}, "protocol": {}, "toxic": {},
+    }
     proxies: dict[str, dict[str, SourcedValue]] = {}
     vaurien: dict[str, SourcedValue] = {}
     statsd: dict[str, SourcedValue] = {}
@@ -124,7 +134,8 @@ def read_ini(path: str) -> IniFile:
                 f"{path}: unknown section [{section}]; sections are {_KNOWN_SECTIONS}."
             )
         plugins[_PLUGIN_SECTIONS[prefix]].setdefault(name, {}).update(values)
-    return IniFile(path, vaurien, plugins["handler"], plugins["protocol"], proxies, statsd)
+    return IniFile(path, vaurien, plugins["handler"], plugins["protocol"], proxies,
+                   plugins["toxic"], statsd)
 
 
 def _syntax_error_message(path: str, error: configparser.Error) -> str:

@@ -52,15 +52,18 @@ class VaurienOptions(usage.Options):
 
     @ivar plugin_options: every C{--handler-NAME-OPTION} and
         C{--protocol-NAME-OPTION} by name (C{None} on this class itself).
+    @ivar toxic_attributes: each C{--toxic-NAME-ATTRIBUTE} given, as
+        C{NAME-ATTRIBUTE} to its value.
     """
 
     optParameters = [["config", "c", None, "INI file to read settings from."]] + [
         [s.option, None, None, s.doc if s.default is None else f"{s.doc} Default: {s.default}."]
         for s in CORE_SETTINGS.values()
-        if s.type is not bool and s.name != "handler"  # --handler: opt_handler
+        if s.type is not bool and s.name not in ("handler", "toxic")  # opt_handler, opt_toxic
     ]
     optFlags = [[s.option, None, s.doc] for s in CORE_SETTINGS.values() if s.type is bool]
     plugin_options: Mapping[str, _PluginOption] | None = None
+    toxic_attributes: Mapping[str, SourcedValue] = {}
 
     def __new__(cls) -> VaurienOptions:
         """
@@ -88,12 +91,21 @@ class VaurienOptions(usage.Options):
         given = self.get("handler")
         self["handler"] = f"{given},{value}" if given else value
 
+    def opt_toxic(self, value: str) -> None:
+        """A toxic, NAME:TYPE[:STREAM[:TOXICITY]] or a [toxic:NAME] section's
+        NAME; again for more (or comma-separated)."""
+        given = self.get("toxic")
+        self["toxic"] = f"{given},{value}" if given else value
+
     def parseOptions(self, options: list[str] | None = None) -> None:
-        """Parse, spelling the original's C{--behavior...} as C{--handler...};
-        under twistd (a C{parent}), errors end it in one paragraph."""
+        """Parse, spelling the original's C{--behavior...} as C{--handler...}
+        and setting aside each C{--toxic-NAME-ATTRIBUTE} (toxic names are the
+        user's: no option can be made for them in advance); under twistd (a
+        C{parent}), errors end it in one paragraph."""
         if options is None:
             options = sys.argv[1:]
         try:
+            options, self.toxic_attributes = _toxic_attributes(list(options))
             super().parseOptions([_canonical_option(arg) for arg in options])
         except usage.UsageError as e:
             if self.parent is None:
@@ -119,7 +131,7 @@ class VaurienOptions(usage.Options):
                 section = plugins[spec.kind].setdefault(spec.plugin, {})
                 section[spec.option] = SourcedValue(value, f"--{name}")
         try:
-            self.settings = build_settings(core, plugins, self["config"])
+            self.settings = build_settings(core, plugins, self["config"], self.toxic_attributes)
         except VaurienError as e:
             raise usage.UsageError(str(e)) from None
 
@@ -165,6 +177,32 @@ def _plugin_options() -> dict[str, _PluginOption]:
             name = f"handler-{plugin}-{option}"
             generated[name] = _PluginOption("handler", plugin, option, str, f"{description}.")
     return generated
+
+
+def _toxic_attributes(arguments: list[str]) -> tuple[list[str], dict[str, SourcedValue]]:
+    """Take every C{--toxic-NAME-ATTRIBUTE VALUE} (or C{=VALUE}) out of
+    C{arguments}: the rest, and C{NAME-ATTRIBUTE} to its value.
+
+    @raise usage.UsageError: for one without a value.
+    """
+    rest: list[str] = []
+    found: dict[str, SourcedValue] = {}
+    given = iter(arguments)
+    for argument in given:
+        if argument == "--":
+            rest.append(argument)
+            rest.extend(given)
+            break
+        if not argument.startswith("--toxic-"):
+            rest.append(argument)
+            continue
+        spelled, equals, value = argument[len("--toxic-"):].partition("=")
+        if not equals:
+            value = next(given, None)
+            if value is None:
+                raise usage.UsageError(f"--toxic-{spelled} needs a value")
+        found[spelled] = SourcedValue(value, f"--toxic-{spelled}")
+    return rest, found
 
 
 def _canonical_option(argument: str) -> str:

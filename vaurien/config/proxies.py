@@ -18,6 +18,7 @@ from vaurien.config.core import CORE_SETTINGS, PROXY_SETTINGS, named_settings, s
 from vaurien.config.ini import SourcedValue
 from vaurien.config.plugins import ConfiguredPlugin, configured_plugin, handler_entries
 from vaurien.config.settings import ProxySettings
+from vaurien.config.toxics import proxy_toxics
 from vaurien.errors import ConfigError
 from vaurien.protocols import Protocol
 
@@ -46,6 +47,7 @@ def proxy_settings(
     handlers: Mapping[str, ConfiguredPlugin],
     protocols: Mapping[str, ConfiguredPlugin],
     demo: bool,
+    toxics: Mapping[str, Mapping[str, SourcedValue]] | None = None,
 ) -> tuple[ProxySettings, ...]:
     """Every proxy: C{default}, or one per C{[proxy:NAME]} section.
 
@@ -54,6 +56,7 @@ def proxy_settings(
     @param handlers: the handlers configured by section, by name.
     @param protocols: the protocols configured by section, by name.
     @param demo: whether the proxies point at the demo backend.
+    @param toxics: the toxics configured by section, by name.
     @raise ConfigError: naming the key and section of a wrong value, a
         proxy without a backend, or two proxies on one address.
     """
@@ -67,7 +70,7 @@ def proxy_settings(
             for name, s in sections.items()
         }
     proxies = [
-        _proxy(name, where, settings, handlers, protocols, demo, log_calls)
+        _proxy(name, where, settings, handlers, protocols, demo, log_calls, toxics or {})
         for name, (where, settings) in named.items()
     ]
     _refuse_shared_addresses(proxies, named)
@@ -82,6 +85,7 @@ def _proxy(
     protocols: Mapping[str, ConfiguredPlugin],
     demo: bool,
     log_calls: bool,
+    toxics: Mapping[str, Mapping[str, SourcedValue]],
 ) -> ProxySettings:
     handler_spec = given.get("handler") or SourcedValue(
         DEMO_HANDLERS if demo else CORE_SETTINGS["handler"].default, "--handler"
@@ -116,6 +120,7 @@ def _proxy(
         max_buffer=setting_value(given, "max_buffer"),
         threads=setting_value(given, "threads"),
         log_calls=log_calls,
+        toxics=proxy_toxics(given.get("toxic"), toxics),
     )
 
 

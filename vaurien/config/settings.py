@@ -82,6 +82,30 @@ def handlers_label(entries: Any, every_option: bool = False) -> str:
 
 
 @frozen
+class ToxicEntry:
+    """One toxic of a proxy: C{--toxic NAME:TYPE[:STREAM[:TOXICITY]]},
+    a C{[toxic:NAME]} section, or one the control API added.
+
+    @ivar name: its name, unique in the proxy.
+    @ivar toxic_class: the class providing L{vaurien.interfaces.IToxic}.
+    @ivar stream: C{"upstream"} (client to backend) or C{"downstream"}.
+    @ivar toxicity: the share of connections it is active on, 0 to 1.
+    @ivar attributes: every attribute of the toxic, defaults filled in.
+    """
+
+    name: str
+    toxic_class: type
+    stream: str = "downstream"
+    toxicity: float = 1.0
+    attributes: Mapping[str, Any] = field(converter=_frozen_mapping, factory=dict)
+
+    @property
+    def type(self) -> str:
+        """The toxic's type (its class's C{name})."""
+        return self.toxic_class.name
+
+
+@frozen
 class ProxySettings:
     """Everything one proxy (one listening address) needs.
 
@@ -103,6 +127,7 @@ class ProxySettings:
     @ivar threads: most worker threads for blocking handlers.
     @ivar log_calls: log each handler call (at debug level); off unless
         debug logging is asked for, as a log event per call costs.
+    @ivar toxics: the toxics it starts with, in order.
     """
 
     name: str
@@ -119,6 +144,7 @@ class ProxySettings:
     max_buffer: int = 256 * 1024
     threads: int = 10
     log_calls: bool = False
+    toxics: tuple[ToxicEntry, ...] = ()
 
 
 @frozen

@@ -5,10 +5,11 @@ Routes act on the first proxy, or on one by name under C{/proxies/NAME/}:
 C{/behavior} and C{/handler} (GET, PUT, POST, DELETE: back to the
 configured handlers), C{/behavior/options} and C{/handler/options} (GET),
 C{/behaviors} and C{/handlers} (GET), C{/backend} (GET, PUT), C{/enabled}
-(GET, PUT: take the proxy down, bring it back), C{/stats} (GET).
-C{/proxies}, C{/stats} and C{/metrics} cover every proxy, those added while
-running too. A proxy is only ever driven through L{IProxyControl}, and the
-running proxies through L{IProxies}.
+(GET, PUT: take the proxy down, bring it back), C{/stats} (GET), C{/toxics}
+and C{/toxics/NAME} (L{vaurien.control.toxic_routes}). C{/proxies}, C{/stats}
+and C{/metrics} cover every proxy, those added while running too. A proxy is
+only ever driven through L{IProxyControl}, and the running proxies through
+L{IProxies}.
 
 With C{--workers N} the API runs in the first process: a change is checked
 and made there, then made in every worker, and answered once every worker
@@ -34,6 +35,7 @@ from vaurien.control.channel import (
     STATS, WorkerError, backend_command, behavior_command, reset_command,
 )
 from vaurien.control.metrics import metrics_text
+from vaurien.control.toxic_routes import TOXIC_ROUTES
 from vaurien.control.totals import totals
 from vaurien.errors import ConfigError, Conflict
 from vaurien.interfaces import IProxies, IProxyControl
@@ -195,7 +197,7 @@ class ControlResource(Resource):
                            {b"allow": ", ".join(methods).encode()})
         answer = methods[method](request)
         if isinstance(answer, Changed):
-            return self._in_workers(answer.command)
+            return self._in_workers(answer.command, _OK if answer.answer is None else answer.answer)
         return answer
 
     def _refusal(self, failure: Failure, request: Request) -> dict[str, Any]:
@@ -220,14 +222,14 @@ class ControlResource(Resource):
         request.write(body)
         request.finish()
 
-    def _in_workers(self, command: Mapping[str, Any]) -> Any:
-        """Make a change this process made in every worker too; C{_OK}
+    def _in_workers(self, command: Mapping[str, Any], answer: Any) -> Any:
+        """Make a change this process made in every worker too; C{answer}
         once all are done."""
         if self.workers is None:
-            return _OK
+            return answer
         done = self.workers.broadcast(command)
         done.addErrback(_worker_refusal, "the change is in force in every other process")
-        return done.addCallback(lambda _: _OK)
+        return done.addCallback(lambda _: answer)
 
     def _counters(self) -> Deferred:
         """Fires with C{(totals, readings)}: proxy name to its counters
@@ -283,12 +285,16 @@ class ControlResource(Resource):
                     "PUT": partial(self._change_enabled, proxy)}
         if rest == ["stats"]:
             return {"GET": lambda request: self._counters().addCallback(lambda c: c[0][proxy])}
-        route = "/".join(rest)
-        if route not in PROXY_ROUTES:
+        route, named = "/".join(rest), rest[1:]  # named: the NAME of toxics/NAME
+        if rest[:1] == ["toxics"] and len(rest) <= 2:
+            route = "/".join(("toxics", "NAME")[:len(rest)])
+        routes = {**PROXY_ROUTES, **TOXIC_ROUTES}
+        if route not in routes:
             raise APIError(404, "url", "path", f"no such route: /{'/'.join(segments)}")
         control = self.controls[proxy]
-        return {method: partial(action, proxy, control)
-                for method, action in PROXY_ROUTES[route].items()}
+        arguments = named if route.startswith("toxics") else []
+        return {method: partial(action, proxy, control, *arguments)
+                for method, action in routes[route].items()}
 
     def _read_enabled(self, proxy: str, request: Request) -> Any:
         return {"enabled": self._running(proxy).describe(proxy)["enabled"]}

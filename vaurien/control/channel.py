@@ -11,8 +11,9 @@ and answers, in the order the commands came::
 
 A worker says C{{"ready": true}} once, when its proxies listen. The
 commands are those of L{vaurien.interfaces.IProxyControl} that change a
-proxy (C{set_behavior}, C{reset_behavior}, C{set_backend}) and C{stats},
-which answers the counters of every proxy of the worker.
+proxy (C{set_behavior}, C{reset_behavior}, C{set_backend}, C{add_toxic},
+C{update_toxic}, C{remove_toxic}, C{remove_toxics}) and C{stats}, which
+answers the counters of every proxy of the worker.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from twisted.internet.defer import Deferred, fail
 from twisted.logger import Logger
 from twisted.protocols.basic import LineOnlyReceiver
 
-from vaurien.errors import ConfigError
+from vaurien.errors import VaurienError
 from vaurien.interfaces import IProxyControl
 
 #: The longest line either end accepts, in bytes.
@@ -55,6 +56,17 @@ def backend_command(proxy: str, address: str) -> dict[str, Any]:
     return {"op": "set_backend", "proxy": proxy, "backend": address}
 
 
+def toxic_command(proxy: str, op: str, **arguments: Any) -> dict[str, Any]:
+    """The command doing the toxic method C{op} of L{IProxyControl}
+    (C{add_toxic}, C{update_toxic}, C{remove_toxic}, C{remove_toxics}) on
+    C{proxy}, with its keyword C{arguments}."""
+    return {"op": op, "proxy": proxy, "arguments": arguments}
+
+
+#: The toxic methods a command may call.
+_TOXIC_OPS = ("add_toxic", "update_toxic", "remove_toxic", "remove_toxics")
+
+
 class WorkerError(Exception):
     """One or more workers did not do what they were asked: gone, silent
     or refusing.
@@ -80,7 +92,7 @@ class WorkerError(Exception):
 def obey(controls: Mapping[str, IProxyControl], command: Mapping[str, Any]) -> Any:
     """Do C{command} on this process's proxies; its result (JSON-ready).
 
-    @raise ConfigError: the proxy refused the change.
+    @raise VaurienError: the proxy refused the change.
     @raise LookupError: an unknown proxy or a missing field.
     @raise ValueError: an unknown command.
     """
@@ -94,6 +106,8 @@ def obey(controls: Mapping[str, IProxyControl], command: Mapping[str, Any]) -> A
         control.reset_behavior()
     elif op == "set_backend":
         control.set_backend(command["backend"])
+    elif op in _TOXIC_OPS:
+        getattr(control, op)(**command["arguments"])
     else:
         raise ValueError(f"unknown command {op!r}")
     return None
@@ -129,7 +143,7 @@ class CommandReceiver(LineOnlyReceiver):
             return
         try:
             answer.update(ok=True, result=obey(self.controls, command))
-        except (ConfigError, LookupError, ValueError, TypeError) as e:
+        except (VaurienError, LookupError, ValueError, TypeError) as e:
             answer.update(ok=False, error=str(e))
         except Exception as e:
             _log.failure("worker: command {command}", command=command)

@@ -4,6 +4,8 @@ Vaurien's behaviour while they run. The standard library only.
     client = Client(port=8080)
     with client.with_behavior("delay", sleep=2):
         ...   # the application under test, through the proxy
+    with client.with_toxic("latency", latency=100):
+        ...   # every byte to the client 100 ms late
 """
 from __future__ import annotations
 
@@ -134,6 +136,54 @@ class Client:
         """Take the proxy down (it stops listening and its connections are
         closed) or bring it back."""
         self._call("PUT", self.root + "/enabled", {"enabled": enabled})
+
+    def toxics(self) -> list[dict[str, Any]]:
+        """The toxics in force, in the order added: each
+        C{{"name", "type", "stream", "toxicity", "attributes"}}."""
+        return self._call("GET", self.root + "/toxics")["toxics"]
+
+    def add_toxic(self, type: str, name: str | None = None, stream: str = "downstream",
+                  toxicity: float = 1.0, ttl: float | None = None,
+                  **attributes: Any) -> dict[str, Any]:
+        """Add a toxic (C{name} by default C{TYPE_STREAM}); it acts on the
+        open connections too. Its attributes as keywords (C{latency=100}).
+
+        @return: the toxic, every attribute present.
+        @raise ValueError: naming what the API refused.
+        @raise ControlAPIError: 409 when the name is taken.
+        """
+        body = {"type": type, "name": name, "stream": stream, "toxicity": toxicity,
+                "attributes": attributes, "ttl": ttl}
+        return self._call("POST", self.root + "/toxics", body)
+
+    def update_toxic(self, name: str, toxicity: float | None = None,
+                     **attributes: Any) -> dict[str, Any]:
+        """Change a toxic's attributes (those not given keep their values)
+        or its toxicity; the open connections see the change.
+
+        @raise ControlAPIError: 404 for an unknown toxic.
+        """
+        body: dict[str, Any] = {"attributes": attributes}
+        if toxicity is not None:
+            body["toxicity"] = toxicity
+        return self._call("PATCH", self.root + "/toxics/" + quote(name, safe=""), body)
+
+    def remove_toxic(self, name: str) -> None:
+        """Remove a toxic: what it held passes on at once."""
+        self._call("DELETE", self.root + "/toxics/" + quote(name, safe=""))
+
+    def remove_toxics(self) -> None:
+        """Remove every toxic."""
+        self._call("DELETE", self.root + "/toxics")
+
+    @contextmanager
+    def with_toxic(self, type: str, **arguments: Any) -> Iterator[dict[str, Any]]:
+        """Add a toxic (as L{add_toxic}) for a C{with} block, then remove it."""
+        toxic = self.add_toxic(type, **arguments)
+        try:
+            yield toxic
+        finally:
+            self.remove_toxic(toxic["name"])
 
     def stats(self) -> dict[str, Any]:
         """The counters: of the client's proxy when it names one, else of

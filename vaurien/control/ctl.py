@@ -3,6 +3,11 @@
     vaurienctl [--url http://127.0.0.1:8080] [--token T] [--proxy NAME]
                list | get [--options] | set NAME [key=value ...] [--ttl S]
                | reset | backend [ADDRESS] | enable | disable | stats
+               | toxic list
+               | toxic add TYPE [attribute=value ...] [--name N] [--stream S]
+                           [--toxicity X] [--ttl S]
+               | toxic update NAME [attribute=value ...] [--toxicity X]
+               | toxic remove (NAME | --all)
 """
 from __future__ import annotations
 
@@ -63,7 +68,49 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("disable", help="take the proxy down: it stops listening and"
                                         " closes its connections")
     commands.add_parser("stats", help="the counters, as JSON")
+    toxic = commands.add_parser("toxic", help="the proxy's toxics (stream faults)")
+    actions = toxic.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="the toxics in force, as JSON")
+    adder = actions.add_parser("add", help="add a toxic")
+    adder.add_argument("type", help="latency, bandwidth, slicer, timeout, ...")
+    adder.add_argument("attributes", nargs="*", metavar="attribute=value",
+                       help="its attributes (latency=100)")
+    adder.add_argument("--name", help="its name (default: TYPE_STREAM)")
+    adder.add_argument("--stream", default="downstream", help="upstream or downstream")
+    adder.add_argument("--toxicity", type=float, default=1.0,
+                       help="the share of connections it acts on, 0 to 1")
+    adder.add_argument("--ttl", type=float, help="seconds until it is removed")
+    updater = actions.add_parser("update", help="change a toxic")
+    updater.add_argument("name")
+    updater.add_argument("attributes", nargs="*", metavar="attribute=value")
+    updater.add_argument("--toxicity", type=float)
+    remover = actions.add_parser("remove", help="remove a toxic, or every one")
+    remover.add_argument("name", nargs="?")
+    remover.add_argument("--all", action="store_true", help="remove every toxic")
     return parser
+
+
+def _toxic(client: Client, arguments: argparse.Namespace) -> str:
+    """Do a C{toxic} action; what to print (JSON)."""
+    action = arguments.action
+    if action == "add":
+        shown = client.add_toxic(arguments.type, arguments.name, arguments.stream,
+                                 arguments.toxicity, arguments.ttl,
+                                 **option_values(arguments.attributes))
+    elif action == "update":
+        shown = client.update_toxic(arguments.name, arguments.toxicity,
+                                    **option_values(arguments.attributes))
+    elif action == "remove":
+        if arguments.all == (arguments.name is not None):
+            raise ValueError("toxic remove: give a NAME or --all")
+        if arguments.all:
+            client.remove_toxics()
+        else:
+            client.remove_toxic(arguments.name)
+        shown = client.toxics()
+    else:
+        shown = client.toxics()
+    return json.dumps(shown, indent=2, sort_keys=True)
 
 
 def _run(client: Client, arguments: argparse.Namespace) -> str:
@@ -83,6 +130,8 @@ def _run(client: Client, arguments: argparse.Namespace) -> str:
             options["ttl"] = arguments.ttl
         client.set_behavior(arguments.name, **options)
         return client.get_behavior()
+    if arguments.command == "toxic":
+        return _toxic(client, arguments)
     if arguments.command == "backend":
         if arguments.address is not None:
             client.set_backend(arguments.address)

@@ -10,6 +10,7 @@ framed protocols' life is L{vaurien.proxy.framed}.
 from __future__ import annotations
 
 import socket
+from operator import methodcaller
 from typing import Any
 
 from twisted.internet.defer import Deferred
@@ -38,12 +39,13 @@ class Connection:
     @ivar spliced: the splice link, once spliced.
     @ivar unspliced: bytes left to pass on the transports before trying
         to splice.
+    @ivar toxics: its toxics; C{send_now}: how it writes (L{vaurien.proxy.toxics}).
     """
 
     __slots__ = (  # one per connection: no dict each
-        "proxy", "mode", "closed", "client", "backend", "client_gate",
-        "backend_gate", "backend_side", "slot", "active", "backend_gone", "reset_at_end",
-        "pending", "_runner", "opener", "idle_checks", "spliced", "unspliced",
+        "proxy", "mode", "closed", "client", "backend", "client_gate", "backend_gate",
+        "backend_side", "slot", "active", "backend_gone", "reset_at_end", "pending", "_runner",
+        "opener", "idle_checks", "spliced", "unspliced", "toxics", "send_now",
     )
     log = Logger()
 
@@ -57,8 +59,7 @@ class Connection:
         self.client.attach(client_transport)
         self.client_gate = PauseGate(client_transport)
         self.backend_gate = PauseGate()  # its transport comes with the backend
-        # At once, while the transport has room for it: later, it costs a dict (~0.4 KiB).
-        client_transport.registerProducer(self.backend_gate, True)
+        client_transport.registerProducer(self.backend_gate, True)  # now: later costs a dict
         self.backend_side: Any = None
         self.slot = self.connection_slot()
         self.active = False
@@ -70,6 +71,8 @@ class Connection:
         self.idle_checks = FIRST_CHECK
         self.spliced: Any = None
         self.unspliced = SPLICE_AFTER if self.may_splice() else NEVER
+        self.send_now = proxy.send_now
+        self.toxics = proxy.toxics.for_connection(self)
 
     def enter(self, mode: str) -> None:
         """The machine's output: the connection is now in C{mode}."""
@@ -145,6 +148,7 @@ class Connection:
         self.backend.attach(transport)
         self.backend_gate.attach(transport)
         transport.registerProducer(self.client_gate, True)
+        self.toxics.backend_attached()
         self.opened()
 
     def opened(self) -> None:
@@ -178,8 +182,8 @@ class Connection:
         going on; else try again later, or never."""
         if self.in_lane:
             self.proxy.lane.leave(self)
-        if self.mode is not JOINED:
-            self.unspliced = NEVER
+        if self.mode is not JOINED or self.toxics.acting:
+            self.unspliced = SPLICE_AFTER if self.toxics.acting else NEVER
             return
         self.spliced, self.unspliced = splice_if_ready(self, self.proxy.pipes)
         if self.spliced is not None:
@@ -187,7 +191,7 @@ class Connection:
 
     def try_lane(self) -> None:
         """Move both sockets to the proxy's lane if nothing is held."""
-        lane = self.proxy.lane
+        lane = None if self.toxics.acting else self.proxy.lane
         if lane is not None and self.mode in (JOINED, SKIMMING) and lane.admits(self):
             lane.enter(self)
             self.machine.lane_entered()
@@ -337,9 +341,9 @@ class Connection:
     # -- what the idle sweep asks, and the end -----------------------------
 
     def waits_on_purpose(self) -> bool:
-        """Whether the idle timeout must leave the connection alone: a call on the
-        reactor runs (it bounds its own wait), or a handler holds it (C{hang})."""
-        return self.in_call or self.holds_connection()
+        """Whether the idle timeout must leave it alone: a call on the reactor
+        runs (it bounds its own wait), or a handler (C{hang}) or its toxics hold it."""
+        return self.in_call or self.holds_connection() or self.toxics.holding
 
     def thread_call(self) -> Deferred | None:
         """The call running in a worker thread, if one is."""
@@ -360,7 +364,7 @@ class Connection:
         healthy = not (
             backend._closed or backend.buffered or self.in_call
             or backend.transport.disconnected or backend.transport.disconnecting
-            or self.backend_gone or backend.end_seen
+            or self.backend_gone or backend.end_seen or self.toxics.acting
         )
         if not (healthy and self.proxy.protocol.settings.get("reuse_socket")):
             return False
@@ -385,7 +389,7 @@ class Connection:
             self._runner.cancel()  # a call in a thread ends when woken, below
         for side in (self.client, self.backend):
             side.deliver_end()
-        end = self.reset if reset else _lose
+        end = self.reset if reset else methodcaller("loseConnection")
         end(self.client.transport)
         if self.backend.transport is not None and (reset or not self.park_backend()):
             end(self.backend.transport)
@@ -394,7 +398,3 @@ class Connection:
             "{proxy}: {peer} closed, {handling}",
             proxy=self.proxy.name, peer=self.peer, handling=self.handler_label(),
         )
-
-
-def _lose(transport: Any) -> None:
-    transport.loseConnection()

@@ -160,7 +160,7 @@ class Exchanges:
                 break
         if ready:
             connection = self.connection
-            connection.proxy.send_now(connection.client.transport, b"".join(ready))
+            connection.send_now(connection.client.transport, b"".join(ready))
         return self.last_call is not None and self.last_call.delivered
 
 

@@ -200,7 +200,7 @@ class FramedConnection(Connection):
             exchanges.calls.append(call)
             exchanges.queue(exchanges.requests, Work(call, True))
         if passed:
-            self.proxy.send_now(self.backend.transport, b"".join(passed))
+            self.send_now(self.backend.transport, b"".join(passed))
 
     def passes(self, call: Call) -> bool:
         """Whether C{call} can skip its handler: a passthrough handler, and

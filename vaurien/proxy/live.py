@@ -1,10 +1,12 @@
-"""Changing a running proxy: its handlers (for a while, with a ttl) and its
-backend, and reading its counters. This is all the control API sees of a
-proxy (L{IProxyControl}).
+"""Changing a running proxy: its handlers (for a while, with a ttl), its
+toxics and its backend, and reading its counters. This is all the control
+API sees of a proxy (L{IProxyControl}).
 
 The API chooses among the registered handlers and those the proxy was
 configured with at start (C{[handler:NAME] callable = ...} names, dotted
-paths), these with their configured options: it never imports code.
+paths), these with their configured options; and among the registered
+toxic types and those the proxy was configured with: it never imports
+code.
 """
 from __future__ import annotations
 
@@ -12,10 +14,13 @@ from typing import Any, Mapping
 
 from zope.interface import implementer
 
-from vaurien.config import backend_endpoint, handler_choice
+from vaurien.config import (
+    attribute_values, backend_endpoint, handler_choice, toxic_entry, toxicity_value,
+)
 from vaurien.errors import ConfigError
 from vaurien.handlers import Handler
 from vaurien.interfaces import IProxyControl
+from vaurien.toxics import Toxic
 
 
 def describe(entries: Any) -> str:
@@ -67,8 +72,7 @@ class LiveControl:
                 " registered handlers and those this proxy was configured with:"
                 f" {', '.join(self.handler_names())}"
             )
-        if ttl is not None and not (isinstance(ttl, (int, float)) and ttl > 0):
-            raise ConfigError(f"ttl must be a positive number of seconds, not {ttl!r}")
+        _check_ttl(ttl)
         self._proxy.use_handlers(handler_choice(spec, options, self._proxy.settings.handlers))
         self._cancel_expiry()
         if ttl is not None:
@@ -89,6 +93,48 @@ class LiveControl:
     def set_backend(self, address: str) -> None:
         self._proxy.use_backend(backend_endpoint(str(address), f"backend {address!r}"))
 
+    def toxics(self) -> list[dict[str, Any]]:
+        return [shown_toxic(entry) for entry in self._proxy.toxics.entries]
+
+    def add_toxic(
+        self,
+        name: str | None,
+        type: str,
+        stream: str = "downstream",
+        toxicity: Any = 1.0,
+        attributes: Mapping[str, Any] | None = None,
+        ttl: float | None = None,
+    ) -> dict[str, Any]:
+        known = set(Toxic.names()) | {
+            f"{e.toxic_class.__module__}.{e.toxic_class.__qualname__}"
+            for e in self._proxy.settings.toxics
+        }
+        if not isinstance(type, str) or type not in known:
+            raise ConfigError(
+                f"toxic: type: unknown toxic {type!r}; the API can choose among the"
+                " registered toxics and those this proxy was configured with:"
+                f" {', '.join(sorted(known))}"
+            )
+        entry = toxic_entry(name, type, stream, toxicity, attributes, where="toxic")
+        _check_ttl(ttl)
+        self._proxy.toxics.add(entry, ttl)
+        return shown_toxic(entry)
+
+    def update_toxic(
+        self, name: str, attributes: Mapping[str, Any] | None = None, toxicity: Any = None
+    ) -> dict[str, Any]:
+        toxics = self._proxy.toxics
+        entry = toxics.find(name)
+        values = attribute_values(entry.toxic_class, entry.attributes, attributes or {}, "toxic")
+        share = entry.toxicity if toxicity is None else toxicity_value(toxicity, "toxic")
+        return shown_toxic(toxics.update(name, values, share))
+
+    def remove_toxic(self, name: str) -> None:
+        self._proxy.toxics.remove(name)
+
+    def remove_toxics(self) -> None:
+        self._proxy.toxics.clear()
+
     def stats(self) -> dict[str, Any]:
         proxy = self._proxy
         return {
@@ -102,6 +148,24 @@ class LiveControl:
             "fallbacks": proxy.fallbacks,
             "stuck_threads": proxy.stuck_threads,
         }
+
+
+def shown_toxic(entry: Any) -> dict[str, Any]:
+    """A toxic as the API shows it, every attribute of its type present."""
+    return {
+        "name": entry.name,
+        "type": entry.type,
+        "stream": entry.stream,
+        "toxicity": entry.toxicity,
+        "attributes": dict(entry.attributes),
+    }
+
+
+def _check_ttl(ttl: Any) -> None:
+    if ttl is not None and not (
+        isinstance(ttl, (int, float)) and not isinstance(ttl, bool) and ttl > 0
+    ):
+        raise ConfigError(f"ttl must be a positive number of seconds, not {ttl!r}")
 
 
 def _shown_options(entry: Any) -> dict[str, Any]:

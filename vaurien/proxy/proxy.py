@@ -22,6 +22,7 @@ from vaurien.proxy.idle import IdleSweep
 from vaurien.proxy.live import LiveControl
 from vaurien.proxy.connection import Connection
 from vaurien.proxy.sides import BackendFactory, ClientSide
+from vaurien.proxy.toxic_set import ProxyToxics
 from vaurien.config import HandlerEntry, ProxySettings, Targets
 
 
@@ -68,6 +69,7 @@ class Proxy:
         connection was closed at the timeout.
     @ivar control: what the control API may do to this proxy.
     @ivar idle: what closes its idle connections (L{IdleSweep}).
+    @ivar toxics: the toxics in force (L{vaurien.proxy.toxic_set.ProxyToxics}).
     @ivar fast_paths: whether its connections may take the fast paths
         (L{vaurien.fastpath}); L{lane}, L{pipes}, L{send_now}, L{unsent}
         and how backends are connected are theirs, or their plain
@@ -99,6 +101,7 @@ class Proxy:
         self.backend_failures = 0
         self.fallbacks = 0
         self.stuck_threads = 0
+        self.toxics = ProxyToxics(self)
         self.control = LiveControl(self)
         self.idle = IdleSweep(self)
 
@@ -237,7 +240,9 @@ class Proxy:
             self.idle.stop()
 
     def stop(self) -> None:
-        """Close every connection and stop the worker threads."""
+        """Close every connection (what toxics held passed on at once) and
+        stop the worker threads."""
+        self.toxics.stop()
         for connection in list(self.connections):
             connection.close()
         self.idle.stop()

@@ -68,7 +68,7 @@ class ClientSide(_Side):
         connection.active = True
         self.proxy.bytes_to_backend += len(data)
         if connection.mode in PASSING and connection.backend.transport is not None:
-            connection.proxy.send_now(connection.backend.transport, data)
+            connection.send_now(connection.backend.transport, data)
             connection.sent_straight(len(data))
         else:
             connection.data_from(True, data)
@@ -91,7 +91,7 @@ class BackendSide(_Side):
         connection.active = True
         connection.proxy.bytes_to_client += len(data)
         if connection.mode in PASSING:
-            connection.proxy.send_now(connection.client.transport, data)
+            connection.send_now(connection.client.transport, data)
             connection.sent_straight(len(data))
         else:
             connection.data_from(False, data)

@@ -147,7 +147,7 @@ class Skimmer:
         """Pass C{data} on, then let the framing follow it."""
         connection = self.connection
         proxy = connection.proxy
-        proxy.send_now((connection.backend if from_client else connection.client).transport, data)
+        connection.send_now((connection.backend if from_client else connection.client).transport, data)
         try:
             if from_client:
                 proxy.calls[self.slot.name] += connection.framing.skim_requests(data)
