@@ -24,7 +24,7 @@ from bench import compare, processes, report
 from bench.context import Context, log
 
 #: Default set, in run order. C{soak} runs only when named with --only.
-DEFAULT = ("latency", "accuracy", "bulk", "redis", "http", "memcache", "idle")
+DEFAULT = ("latency", "accuracy", "toxics", "bulk", "redis", "http", "memcache", "idle")
 ALL = DEFAULT + ("soak",)
 _MODULES = {"redis": "redis_load", "http": "http_load", "memcache": "memcache_load"}
 

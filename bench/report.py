@@ -38,10 +38,17 @@ PROXIES = (VAURIEN, OLD) + REFERENCES
 
 
 def metric(bench: str, name: str, unit: str, target: dict | None = None,
-           note: str = "", ratio: bool = True) -> dict:
-    """A new metric; C{ratio=False} when a ratio to direct means nothing."""
-    return {"bench": bench, "name": name, "unit": unit, "target": target,
-            "rounds": {}, "note": note, "show_ratio": ratio}
+           note: str = "", ratio: bool = True, decimals: int | None = None) -> dict:
+    """A new metric; C{ratio=False} when a ratio to direct means nothing.
+
+    @param decimals: the table prints its values with that many decimals
+        (e.g. 100.63 ms, where the default would print 101).
+    """
+    m = {"bench": bench, "name": name, "unit": unit, "target": target,
+         "rounds": {}, "note": note, "show_ratio": ratio}
+    if decimals is not None:
+        m["decimals"] = decimals
+    return m
 
 
 def add(m: dict, mode: str, value: float | None) -> None:
@@ -77,9 +84,11 @@ def summarize(m: dict) -> dict:
             "new_over_old": (new / old) if (new is not None and old) else None}
 
 
-def _fmt(x: float | None) -> str:
+def _fmt(x: float | None, decimals: int | None = None) -> str:
     if x is None:
         return "-"
+    if decimals is not None:
+        return f"{x:,.{decimals}f}"
     if float(x).is_integer() and abs(x) < 1000:
         return str(int(x))
     if abs(x) >= 1000:
@@ -119,9 +128,10 @@ def table(metrics: list[dict]) -> str:
         met = {True: "yes", False: "NO", None: "-" if not t else "?"}[s["met"]]
         if t and t.get("to") and s["checked"] is not None:
             met += f" ({_fmt(s['checked'])})"
-        row = [m["bench"], m["name"], m["unit"], _fmt(med.get("direct"))]
+        places = m.get("decimals")
+        row = [m["bench"], m["name"], m["unit"], _fmt(med.get("direct"), places)]
         for mode in modes:
-            row += [_fmt(med.get(mode)), _fmt(r[mode])]
+            row += [_fmt(med.get(mode), places), _fmt(r[mode])]
             if mode == OLD:
                 row.append(_fmt(s["new_over_old"]))
         rows.append(row + [t["text"] if t else "", met])
