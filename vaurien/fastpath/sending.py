@@ -9,10 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 
-def send_now(transport: Any, data: bytes) -> None:
+def send_now(transport: Any, data: bytes, write: Any = None) -> None:
     """Write C{data} to a TCP transport's socket at once when nothing waits
     before it: Twisted's own C{write} waits for the next turn of the
-    reactor, which costs a pass-through a round of C{epoll} per message."""
+    reactor, which costs a pass-through a round of C{epoll} per message.
+
+    @param write: what takes the bytes that cannot go at once (default
+        C{transport.write}): a toxics chain standing in for the
+        transport's C{write} passes its own output to the one it replaced.
+    """
     socket = getattr(transport, "socket", None)
     if socket is not None and not (
         transport.dataBuffer or transport._tempDataLen or transport.disconnecting
@@ -24,12 +29,13 @@ def send_now(transport: Any, data: bytes) -> None:
         if sent == len(data):
             return
         data = data[sent:]
-    transport.write(data)
+    (write or transport.write)(data)
 
 
-def write(transport: Any, data: bytes) -> None:
-    """Twisted's own C{write}: the bytes go at the reactor's next turn."""
-    transport.write(data)
+def write(transport: Any, data: bytes, write: Any = None) -> None:
+    """Twisted's own C{write} (or C{write}, as for L{send_now}): the bytes
+    go at the reactor's next turn."""
+    (write or transport.write)(data)
 
 
 def unsent_bytes(transport: Any) -> int:

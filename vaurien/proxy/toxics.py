@@ -9,8 +9,11 @@ transport object itself), so every write and every end the proxy gives a
 side (joined tcp, framed replies, a handler's own writes, a reset passed
 on) goes through the toxics of that direction first; the chain passes on
 with the transport's own methods. A connection with a chain acting leaves
-the lane and sends with Twisted's C{write} (the direct send would go
-around the chain); with none, nothing of this is there.
+the lane; its writes to a side with a chain go through the chain's
+C{write} (the direct send would go around it), and the chain passes its
+output on with the proxy's direct send, as a side with no chain is
+written to: a held chunk leaves when its timer fires, not at the
+reactor's next turn. With no toxic acting, nothing of this is there.
 """
 from __future__ import annotations
 
@@ -27,9 +30,18 @@ UPSTREAM, DOWNSTREAM = "upstream", "downstream"
 _WRITES = ("write", "writeSequence", "loseConnection", "loseWriteConnection", "abortConnection")
 
 
-def plain_write(transport: Any, data: bytes) -> None:
-    """Twisted's own write (through the chain, when one acts)."""
-    transport.write(data)
+def through_chains(send_now: Callable[..., None]) -> Callable[[Any, bytes], None]:
+    """How a connection with toxics acting writes: to a side with a chain
+    acting, through the chain (it stands in for the transport's C{write});
+    to a side with none, with C{send_now} (the proxy's)."""
+
+    def send(transport: Any, data: bytes) -> None:
+        if "write" in vars(transport):  # a chain's, set by Chain._install
+            transport.write(data)
+        else:
+            send_now(transport, data)
+
+    return send
 
 
 @implementer(IToxicOutput)
@@ -69,9 +81,12 @@ class Chain:
     """
 
     def __init__(self, transport: Any, clock: Any, random: Any,
-                 gate: Callable[[], Any], reset: Callable[[Any], None], limit: int):
+                 gate: Callable[[], Any], reset: Callable[[Any], None], limit: int,
+                 send_now: Callable[..., None] | None = None):
         """
         @param transport: the transport of the side the direction goes to.
+        @param send_now: C{send_now(transport, data, write)}, the proxy's
+            send, with C{write} the transport's own (default: that C{write}).
         @param clock: the proxy's clock.
         @param random: the proxy's random generator for toxics.
         @param gate: gives the L{vaurien.proxy.flow.PauseGate} of the side
@@ -85,6 +100,7 @@ class Chain:
         self.gate = gate
         self.reset = reset
         self.limit = limit
+        self.send_now = send_now
         self.over = False
         self._toxics: list[tuple[str, Any, _Outlet]] = []
         self._own: dict[str, Callable[..., Any]] = {}
@@ -188,7 +204,10 @@ class Chain:
         if position < len(self._toxics):
             self._toxics[position][1].data(chunk, read_at)
         elif not (self.over or self.transport.disconnected):
-            self._own["write"](chunk)
+            if self.send_now is None:
+                self._own["write"](chunk)
+            else:
+                self.send_now(self.transport, chunk, self._own["write"])
         self._regulate()
 
     def pass_end(self, position: int, how: str) -> None:
@@ -339,11 +358,11 @@ class ConnectionToxics:
 
     def _acting(self, acting: bool) -> None:
         """Toxics act on the connection (or no more): it leaves the lane,
-        and writes with Twisted's C{write} so that the toxics see every
-        byte (or goes back to the direct send). A spliced connection is
+        and writes through the chains so that the toxics see every byte
+        (or goes back to the direct send alone). A spliced connection is
         the kernel's: toxics never reach it."""
         connection = self.connection
-        send = plain_write if acting else connection.proxy.send_now
+        send = through_chains(connection.proxy.send_now) if acting else connection.proxy.send_now
         connection.send_now = connection.client.send_now = connection.backend.send_now = send
         if acting and connection.in_lane:
             connection.proxy.lane.leave(connection)
@@ -357,6 +376,6 @@ class ConnectionToxics:
         proxy = connection.proxy
         chain = Chain(transport, proxy.clock, proxy.toxics.random,
                       lambda: connection.client_gate if upstream else connection.backend_gate,
-                      connection.reset, proxy.read_size)
+                      connection.reset, proxy.read_size, proxy.send_now)
         self.chains[stream] = chain
         return chain
