@@ -68,7 +68,7 @@ def run(ctx) -> list[dict]:
     if limit < COUNT + 1000:
         raise RuntimeError(f"this process may open only {limit} files; {COUNT} connections need more")
     per = report.metric("idle", f"{COUNT} idle conns: RSS per conn", "KiB",
-                        {"text": "<= 10 KiB", "on": "value", "max": 10}, ratio=False)
+                        {"text": "<= 4 KiB", "on": "value", "max": 4}, ratio=False)
     acc = report.metric("idle", f"{COUNT} idle conns: time to accept", "s", ratio=False)
     rss = report.metric("idle", f"{COUNT} idle conns: RSS after", "MiB", ratio=False)
     short: list[str] = []

@@ -51,6 +51,14 @@ class ReadableLogsTests(TestCase):
         self.assertNotIn("Starting factory", process.output)
         self.assertNotIn("object at 0x", process.output)
 
+    async def test_start_line_names_each_toxic(self):
+        process, _ = await self.run_proxy(
+            "--toxic", "slow:latency:downstream:0.5", "--toxic-slow-latency", "100"
+        )
+        line = next(l for l in process.output.splitlines() if "proxy default:" in l)
+        self.assertTrue(
+            line.endswith(", toxic slow: latency(latency=100,jitter=0) downstream 0.5"), line)
+
     async def test_debug_logs_one_line_per_call_from_the_option(self):
         process, url = await self.run_proxy(
             "--handler", "50:delay", "--handler-delay-sleep", "0", "--log-level", "debug"

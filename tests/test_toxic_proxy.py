@@ -20,22 +20,37 @@ from tests.proxying import (
 QUIET = 0.05
 
 
-class ToxicProxyTests(TestCase):
+class EchoProxyTestCase(TestCase):
+    """A proxy to an echo backend, its timers on a Clock, and its clients.
+
+    @cvar seed: the proxy's seed.
+    @cvar reach_backend: whether L{client} waits for the proxy's
+        connections to reach the backend.
+    """
+
+    seed: int | None = None
+    reach_backend = True
+
     def setUp(self):
         self.clock = Clock()
-        self.backend_port = echo_backend(self)
-        self.port, factory = start_proxy(self, proxy_settings(self.backend_port, seed=7),
+        self.port, factory = start_proxy(self, proxy_settings(echo_backend(self), seed=self.seed),
                                          clock=self.clock)
         self.proxy = factory.proxy
         self.control = self.proxy.control
 
     async def client(self) -> Collector:
+        """A client connected to the proxy, closed at the end of the test."""
         collector = Collector()
         await connect(self.port, collector)
         self.addCleanup(collector.transport.loseConnection)
-        await eventually(lambda: len(self.proxy.connections) and all(
-            c.backend.transport is not None for c in self.proxy.connections), "the backend")
+        if self.reach_backend:
+            await eventually(lambda: len(self.proxy.connections) and all(
+                c.backend.transport is not None for c in self.proxy.connections), "the backend")
         return collector
+
+
+class ToxicProxyTests(EchoProxyTestCase):
+    seed = 7
 
     async def echoed(self, count: int) -> None:
         """The backend answered C{count} bytes in all."""
@@ -193,20 +208,10 @@ class ToxicProxyTests(TestCase):
         self.assertEqual(bytes(client.received), payload)
 
 
-class EndsTests(TestCase):
+class EndsTests(EchoProxyTestCase):
     """How toxics end connections, as a client sees it."""
 
-    def setUp(self):
-        self.clock = Clock()
-        self.port, factory = start_proxy(self, proxy_settings(echo_backend(self)), clock=self.clock)
-        self.proxy = factory.proxy
-        self.control = self.proxy.control
-
-    async def client(self) -> Collector:
-        collector = Collector()
-        await connect(self.port, collector)
-        self.addCleanup(collector.transport.loseConnection)
-        return collector
+    reach_backend = False  # the clients write at once, maybe before the backend is reached
 
     async def test_limit_data_passes_so_many_bytes_then_closes(self):
         self.control.add_toxic(None, "limit_data", attributes={"bytes": 5})

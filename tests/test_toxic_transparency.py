@@ -68,11 +68,5 @@ class HarmlessToxicsTests(TestCase):
     def test_memcache_framed(self):
         return self.differential("memcache", FRAMED, memcache_conversations())
 
-    test_memcache_framed.todo = (  # type: ignore[attr-defined]
-        "found here, not the toxics': a memcache reply cut short past the read size"
-        " (65,537 bytes) then the backend's half-close leaves the client's stream open,"
-        " toxics or not (at 6afb49b too)"
-    )
-
     def test_memcache_skimming(self):
         return self.differential("memcache", SKIMMING, memcache_conversations())

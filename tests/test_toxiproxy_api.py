@@ -15,7 +15,6 @@ from twisted.trial.unittest import TestCase
 from tests.control_site import HTTP
 from tests.proxying import Collector, connect, echo_backend
 from tests.servers import free_port, start_redis
-from tests.stream_toxics import WithStreamToxics
 from tests.test_running import busy_port
 from tests.test_service import echoed
 from vaurien.control.toxiproxy import toxiproxy_site
@@ -34,7 +33,7 @@ class ToxiproxyAPITestCase(TestCase):
         self.running = RunningProxies()
         self.running.startService()
         self.addCleanup(self.running.stopService)
-        port = reactor.listenTCP(0, toxiproxy_site(WithStreamToxics(self.running)),
+        port = reactor.listenTCP(0, toxiproxy_site(self.running),
                                  interface="127.0.0.1")
         self.addCleanup(port.stopListening)
         self.http = HTTP(self, f"http://127.0.0.1:{port.getHost().port}")

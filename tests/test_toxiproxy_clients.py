@@ -17,15 +17,15 @@ from twisted.trial.unittest import SkipTest, TestCase
 from tests.processes import VAURIEN, run, start
 from tests.proxying import echo_backend
 from tests.servers import free_port
-from tests.stream_toxics import REAL_TOXICS
 
 CLIENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "toxiproxy_clients")
 NODE_CLIENT = os.path.join(CLIENTS, "node_modules", "toxiproxy-node-client")
 
 
-class ClientTestCase(TestCase):
+class _ClientTests:
     """A running C{vaurien --toxiproxy-api}, an echo backend, and a
-    client's driver run against them."""
+    client's driver run against them: the tests every client passes (a
+    mixin, so that trial runs them only for a client's C{driver})."""
 
     timeout = 60
     driver: list[str] = []
@@ -40,8 +40,14 @@ class ClientTestCase(TestCase):
         self.assertEqual((status, out.strip()), (0, "ok"),
                          f"{err}\n--- vaurien's output:\n{vaurien.output}")
 
+    async def test_proxies(self):
+        await self.drive("proxies")
 
-class PythonClientTests(ClientTestCase):
+    async def test_toxics(self):
+        await self.drive("toxics")
+
+
+class PythonClientTests(_ClientTests, TestCase):
     driver = [sys.executable, os.path.join(CLIENTS, "drive.py")]
 
     def setUp(self) -> None:
@@ -50,16 +56,8 @@ class PythonClientTests(ClientTestCase):
         except ImportError:
             raise SkipTest("toxiproxy-python is not installed (pip install '.[test]')")
 
-    async def test_proxies(self):
-        await self.drive("proxies")
 
-    async def test_toxics(self):
-        if not REAL_TOXICS:
-            raise SkipTest("needs toxics")
-        await self.drive("toxics")
-
-
-class NodeClientTests(ClientTestCase):
+class NodeClientTests(_ClientTests, TestCase):
     driver = [shutil.which("node") or "node", os.path.join(CLIENTS, "drive.js")]
 
     def setUp(self) -> None:
@@ -68,11 +66,3 @@ class NodeClientTests(ClientTestCase):
         if not os.path.isdir(NODE_CLIENT):
             raise SkipTest("toxiproxy-node-client is not installed: run"
                            " npm ci in tests/toxiproxy_clients (run-tests.sh does)")
-
-    async def test_proxies(self):
-        await self.drive("proxies")
-
-    async def test_toxics(self):
-        if not REAL_TOXICS:
-            raise SkipTest("needs toxics")
-        await self.drive("toxics")

@@ -231,6 +231,16 @@ class SmallestCasesTests(TestCase):
     def test_memcache_reset_after_a_reply_skimming(self):
         return self.alike("memcache", SKIMMING, _one(b"get k\r\n", b"END\r\n", "reset"))
 
+    def test_memcache_long_reply_cut_short_by_a_half_close_framed(self):
+        """More than the client's write buffer takes, cut short, then the
+        server's half-close: the client gets every byte, then the end of
+        stream (Twisted resumed the paused producer instead of ending it)."""
+        reply = b"VALUE k 0 70000\r\n" + b"\x00" * 65520
+        return self.alike("memcache", FRAMED, _one(b"get k\r\n", reply, "half_close"))
+
+    def test_tcp_long_answer_then_a_half_close(self):
+        return self.alike("tcp", FRAMED, _one(b"go", b"x" * 300_000, "half_close"))
+
     def test_redis_reply_cut_short_by_a_close_framed(self):
         """The server closes in the middle of a reply: the client gets the
         part that was sent, then the close."""

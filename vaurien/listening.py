@@ -50,7 +50,8 @@ def address_text(address: Any) -> str:
 
 def start_line(proxy: ProxySettings, address: Any) -> str:
     """What a proxy does, in one line: C{proxy default: 127.0.0.1:8000 ->
-    127.0.0.1:6379, protocol redis, handlers 20:delay(sleep=1.0,...),80:dummy}.
+    127.0.0.1:6379, protocol redis, handlers 20:delay(sleep=1.0,...),80:dummy},
+    then each toxic (C{toxic slow: latency(latency=100,jitter=0) downstream 0.5}).
 
     @param address: the address it listens on (the port's C{getHost()}).
     """
@@ -65,4 +66,8 @@ def start_line(proxy: ProxySettings, address: Any) -> str:
         f"proxy {proxy.name}: {address_text(address)} -> {backend}, protocol {protocol},"
         f" handlers {handlers_label(proxy.handlers, every_option=True)}"
     )
+    for toxic in proxy.toxics:
+        attributes = ",".join(f"{k}={v}" for k, v in toxic.attributes.items())
+        line += (f", toxic {toxic.name}: {toxic.toxic_class.name}({attributes})"
+                 f" {toxic.stream} {toxic.toxicity:g}")
     return line if proxy.seed is None else f"{line}, seed {proxy.seed}"

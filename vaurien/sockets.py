@@ -269,11 +269,20 @@ class TransportSocket:
             self._condition.notify_all()
 
     def _lose_write_connection(self) -> None:
-        lose = getattr(self.transport, "loseWriteConnection", None)
+        """End this side's stream once what was written is sent. Nothing
+        more is written here, so the producer that throttled the other side
+        for it goes: Twisted resumes a paused producer instead of ending
+        the stream when the buffer drains, and would never end it."""
+        transport = self.transport
+        lose = getattr(transport, "loseWriteConnection", None)
         if lose is None:
-            self.transport.loseConnection()
-        else:
-            lose()
+            transport.loseConnection()
+            return
+        producer = getattr(transport, "producer", None)
+        if producer is not None:
+            transport.unregisterProducer()
+            producer.resumeProducing()
+        lose()
 
     # -- the handler's side: the rest of the socket API -------------------
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import inspect
 import re
 import sys
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 from docutils.statemachine import StringList
@@ -215,9 +216,57 @@ class OptionsDirective(_Generated):
         )
 
 
-def _plugin_lines(registry: Any, directive: _Generated, extra: Any) -> list[str]:
+@dataclass(frozen=True)
+class KeyTable:
+    """How a kind of plugin tables its keys, under each plugin's section.
+
+    The text fields are C{str.format} templates, given C{kind} (the
+    registry's) and C{name} (the plugin's); C{flag} also C{key}.
+
+    @ivar mapping: the class attribute holding the keys: key to
+        C{(description, type, default)}, and allowed values after them.
+    @ivar flag: a key's command-line option.
+    @ivar intro: the sentence before the table.
+    @ivar key_column: the heading of the keys' column.
+    @ivar widths: the table's column widths.
+    @ivar none: the line instead of the table, for a plugin with no keys.
+    """
+
+    mapping: str
+    flag: str
+    intro: str
+    key_column: str
+    widths: str
+    none: str
+
+
+#: Handlers and protocols: C{options}, in the plugin's own section.
+OPTIONS = KeyTable(
+    mapping="options",
+    flag="--{kind}-{name}-{key}",
+    intro="Options, in ``[{kind}:{name}]`` or on the command line:",
+    key_column="``[{kind}:{name}]`` key",
+    widths="16 30 8 12 34",
+    none="No options.",
+)
+#: Toxics: C{attributes}, in the section of each toxic the user names.
+ATTRIBUTES = KeyTable(
+    mapping="attributes",
+    flag="--{kind}-NAME-{key}",
+    intro=(
+        "Attributes: keys of ``[{kind}:NAME]``, ``--{kind}-NAME-...`` options, and"
+        ' the ``attributes`` of the control API (``{{"type": "{name}"}}``):'
+    ),
+    key_column="Attribute",
+    widths="16 30 8 10 36",
+    none="No attributes.",
+)
+
+
+def _plugin_lines(registry: Any, directive: _Generated, extra: Any = None,
+                  keys: KeyTable = OPTIONS) -> list[str]:
     """A section per registered plugin of C{registry}: docstring, C{extra}
-    lines, options table."""
+    lines, and the table of its C{keys}."""
     kind = registry.kind
     lines: list[str] = []
     for name in registry.names():
@@ -228,13 +277,14 @@ def _plugin_lines(registry: Any, directive: _Generated, extra: Any) -> list[str]
         for paragraph in docstring_lines(cls):
             lines += [paragraph, ""]
         lines += [f"Class: {literal(cls.__module__ + '.' + cls.__qualname__)}.", ""]
-        lines += extra(name, cls)
-        options = getattr(cls, "options", {}) or {}
-        if not options:
-            lines += ["No options.", ""]
+        if extra is not None:
+            lines += extra(name, cls)
+        specs = getattr(cls, keys.mapping, {}) or {}
+        if not specs:
+            lines += [keys.none, ""]
             continue
         rows = []
-        for option, spec in options.items():
+        for key, spec in specs.items():
             description, type_, default = spec[:3]
             text = inline(description)
             if text and not text.endswith("."):
@@ -244,23 +294,24 @@ def _plugin_lines(registry: Any, directive: _Generated, extra: Any) -> list[str]
                 text += f" From {literal(str(allowed.start))} to {literal(str(allowed.stop - 1))}."
             elif allowed:
                 text += " One of " + ", ".join(literal(str(c)) for c in allowed) + "."
-            flag = f"--{kind}-{name}-{option}".replace("_", "-")
+            flag = keys.flag.format(kind=kind, name=name, key=key).replace("_", "-")
             if type_ is not bool:
                 flag += " VALUE"
             rows.append([
-                literal(option),
+                literal(key),
                 literal(flag),
                 literal(type_.__name__),
                 default_text(default, type_),
                 text,
             ])
         lines += [
-            f"Options, in ``[{kind}:{name}]`` or on the command line:",
+            keys.intro.format(kind=kind, name=name),
             "",
             *list_table(
-                [f"``[{kind}:{name}]`` key", "Command line", "Type", "Default", "Description"],
+                [keys.key_column.format(kind=kind, name=name), "Command line", "Type", "Default",
+                 "Description"],
                 rows,
-                "16 30 8 12 34",
+                keys.widths,
             ),
         ]
     return lines
@@ -327,36 +378,7 @@ class ToxicsDirective(_Generated):
     def lines(self) -> list[str]:
         from vaurien.toxics import Toxic
 
-        lines: list[str] = []
-        for name in Toxic.names():
-            cls = Toxic.get(name)
-            self.depend_on(cls)
-            lines += [f".. _toxic-{name}:", ""]
-            lines += title(name, "-")
-            for paragraph in docstring_lines(cls):
-                lines += [paragraph, ""]
-            lines += [f"Class: {literal(cls.__module__ + '.' + cls.__qualname__)}.", ""]
-            rows = []
-            for attribute, (description, type_, default) in cls.attributes.items():
-                text = inline(description)
-                rows.append([
-                    literal(attribute),
-                    literal(f"--toxic-NAME-{attribute}".replace("_", "-") + " VALUE"),
-                    literal(type_.__name__),
-                    default_text(default, type_),
-                    text if text.endswith(".") else text + ".",
-                ])
-            lines += [
-                f"Attributes: keys of ``[toxic:NAME]``, ``--toxic-NAME-...`` options, and"
-                f" the ``attributes`` of the control API (``{{\"type\": \"{name}\"}}``):",
-                "",
-                *list_table(
-                    ["Attribute", "Command line", "Type", "Default", "Description"],
-                    rows,
-                    "16 30 8 10 36",
-                ),
-            ]
-        return lines
+        return _plugin_lines(Toxic, self, keys=ATTRIBUTES)
 
 
 def setup(app: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from vaurien.errors import ConfigError, Conflict, NotFound
+from vaurien.errors import Conflict, NotFound
 from vaurien.interfaces import IProxyControl
 
 #: The directions a toxic may filter.
@@ -39,7 +39,7 @@ class ProxyToxics:
     def listed(self) -> list[dict[str, Any]]:
         """Every toxic: the stream ones in the order added, then the
         handler ones."""
-        return [*self._stream_toxics(), *(dict(toxic) for toxic in self._handlers.values())]
+        return [*self.control.toxics(), *(dict(toxic) for toxic in self._handlers.values())]
 
     def get(self, name: str) -> dict[str, Any]:
         """The toxic C{name}.
@@ -61,7 +61,7 @@ class ProxyToxics:
         if any(toxic["name"] == name for toxic in self.listed()):
             raise Conflict(f"toxic already exists: {name!r}")
         if type_ not in self.handler_types():
-            return self._stream_control("add_toxic")(
+            return self.control.add_toxic(
                 name, type_, stream=stream, toxicity=toxicity, attributes=dict(attributes))
         toxic = {"name": name, "type": type_, "stream": stream, "toxicity": toxicity,
                  "attributes": dict(attributes)}
@@ -78,7 +78,7 @@ class ProxyToxics:
         """
         if name not in self._handlers:
             self.get(name)
-            return self._stream_control("update_toxic")(
+            return self.control.update_toxic(
                 name, attributes=None if attributes is None else dict(attributes),
                 toxicity=toxicity)
         old = self._handlers[name]
@@ -95,7 +95,7 @@ class ProxyToxics:
         """
         if name not in self._handlers:
             self.get(name)
-            self._stream_control("remove_toxic")(name)
+            self.control.remove_toxic(name)
             return
         self._put_in_force({key: toxic for key, toxic in self._handlers.items() if key != name})
 
@@ -103,8 +103,7 @@ class ProxyToxics:
         """Remove every toxic, of both kinds."""
         if self._handlers:
             self._put_in_force({})
-        if self._stream_toxics():
-            self._stream_control("remove_toxics")()
+        self.control.remove_toxics()
 
     def _put_in_force(self, toxics: dict[str, dict[str, Any]]) -> None:
         """Make C{toxics} the handler toxics, their handlers in force; on
@@ -125,21 +124,3 @@ class ProxyToxics:
             for toxic in toxics.values():
                 toxic["attributes"] = {**toxic["attributes"], **in_force.get(toxic["type"], {})}
         self._handlers = toxics
-
-    def _stream_toxics(self) -> list[dict[str, Any]]:
-        toxics = getattr(self.control, "toxics", None)
-        return [] if toxics is None else list(toxics())
-
-    def _stream_control(self, method: str) -> Any:
-        """The control's stream-toxic method C{method}.
-
-        @raise ConfigError: the proxies of this build have no stream
-            toxics (until L{IProxyControl} has them).
-        """
-        found = getattr(self.control, method, None)
-        if found is None:
-            raise ConfigError(
-                "invalid toxic type; this build offers Vaurien's handlers as toxic types:"
-                f" {', '.join(self.handler_types())}"
-            )
-        return found

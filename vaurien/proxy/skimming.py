@@ -28,6 +28,7 @@ from vaurien.interfaces import ISkimming, IWholeRequests
 from vaurien.protocols.framing import FramingError
 from vaurien.proxy.machine import FRAMED, SKIMMING
 
+
 class Skimmer:
     """The skimming of one framed connection.
 
@@ -187,7 +188,7 @@ class Skimmer:
         connection.slot = connection.proxy.dummy_slot
         if self._held:  # it passes on as tcp, as what came before it
             held, self._held = self._held, b""
-            connection.proxy.send_now(connection.backend.transport, held)
+            connection.send_now(connection.backend.transport, held)
             connection.client_gate.resume("replies-owed")
         if connection.client.ended:
             connection.backend.shutdown(socket.SHUT_WR)
