@@ -10,6 +10,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import Site
 
 from tests.processes import VAURIEN, start
+from tests.servers import free_port
 
 
 class _Ok(Resource):
@@ -49,6 +50,16 @@ class ReadableLogsTests(TestCase):
             r" seed 7$",
         )
         self.assertNotIn("Starting factory", process.output)
+        self.assertNotIn("object at 0x", process.output)
+
+    async def test_the_apis_are_named_in_the_log(self):
+        process, _ = await self.run_proxy(
+            "--http", "--http-host", "127.0.0.1", "--http-port", str(free_port()),
+            "--toxiproxy-api", f"127.0.0.1:{free_port()}",
+        )
+        await process.wait_for(r"vaurien control API starting on \d+")
+        await process.wait_for(r"vaurien Toxiproxy API starting on \d+")
+        self.assertNotIn("Site starting", process.output)
         self.assertNotIn("object at 0x", process.output)
 
     async def test_start_line_names_each_toxic(self):

@@ -34,7 +34,7 @@ class _ClientTests:
         """Run the driver's C{part}; it must print C{ok}."""
         api = free_port()
         vaurien = start(self, [*VAURIEN, "--toxiproxy-api", f"127.0.0.1:{api}"])
-        await vaurien.wait_for(f"Site starting on {api}")
+        await vaurien.wait_for(f"vaurien Toxiproxy API starting on {api}")
         out, err, status = await run([*self.driver, str(api), f"127.0.0.1:{echo_backend(self)}",
                                       part])
         self.assertEqual((status, out.strip()), (0, "ok"),

@@ -50,6 +50,6 @@ class TwistdPluginTests(TestCase):
         api = free_port()
         process = start(self, [*TWISTD, "-n", "--pidfile=", "vaurien",
                                "--toxiproxy-api", f"127.0.0.1:{api}"])
-        await process.wait_for(f"Site starting on {api}")
+        await process.wait_for(f"vaurien Toxiproxy API starting on {api}")
         response = await Agent(reactor).request(b"GET", f"http://127.0.0.1:{api}/proxies".encode())
         self.assertEqual(json.loads(await readBody(response)), {})

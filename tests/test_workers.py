@@ -202,7 +202,7 @@ class WorkerProcessesRunTests(TestCase):
         process = start(self, [*VAURIEN, "--proxy", f"127.0.0.1:{port}",
                                "--backend", f"127.0.0.1:{backend}", "--protocol", "http",
                                "--workers", "2", "--http", "--http-port", str(api), *argv])
-        await process.wait_for("Site starting on")
+        await process.wait_for("vaurien control API starting on")
         return process, port, HTTP(self, f"http://127.0.0.1:{api}")
 
     async def put(self, http: HTTP, body: dict[str, Any], path: str = "/behavior") -> Any:

@@ -30,6 +30,7 @@ from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request, Site
 
+from vaurien.control.sites import ApiSite
 from vaurien.control.answers import APIError, Changed, json_body
 from vaurien.control.channel import (
     STATS, WorkerError, backend_command, behavior_command, reset_command,
@@ -368,6 +369,4 @@ def control_site(controls: Mapping[str, IProxyControl], token: str | None = None
         L{ControlResource.workers}; C{None} with one process.
     @param proxies: the running proxies, as L{ControlResource.proxies}.
     """
-    site = Site(ControlResource(controls, token, workers, proxies))
-    site.displayTracebacks = False
-    return site
+    return ApiSite(ControlResource(controls, token, workers, proxies), "vaurien control API")

@@ -31,6 +31,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request, Site
 
 import vaurien
+from vaurien.control.sites import ApiSite
 from vaurien.control.toxiproxy_fields import (
     ToxiproxyError, an_object, attributes, checked_toxicity, enabled_field, proxy_fields,
     read_body, same_fields, toxic_fields,
@@ -248,6 +249,4 @@ def _send(answer: Answer, request: Request, lost: list[Failure]) -> None:
 
 def toxiproxy_site(proxies: IProxies) -> Site:
     """Toxiproxy's API over C{proxies}, as a twisted.web site."""
-    site = Site(ToxiproxyResource(proxies))
-    site.displayTracebacks = False
-    return site
+    return ApiSite(ToxiproxyResource(proxies), "vaurien Toxiproxy API")
